@@ -1,0 +1,1 @@
+"""Test-control routes under /_sim/."""

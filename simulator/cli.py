@@ -1,0 +1,143 @@
+"""The `ionsim` command.
+
+Exit codes: 0 success, 1 what was checked failed, 2 bad usage or bad input files. Errors print
+as one line (`ionsim: error: ...`); `--debug` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from simulator import __version__
+from simulator.errors import IonsimError
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from simulator.server import serve
+
+    return serve(args)
+
+
+def _ionapi(args: argparse.Namespace) -> int:
+    import json
+
+    from simulator.gateway.ionapi import default_credentials, ionapi_document
+
+    doc = ionapi_document(default_credentials(args.tenant), args.url.rstrip("/"))
+    text = json.dumps(doc, indent=2) + "\n"
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out} for tenant {args.tenant} at {args.url}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _coverage(args: argparse.Namespace) -> int:
+    from simulator.m3.coverage import coverage_table
+    from simulator.m3.definitions import load_catalog
+    from simulator.m3.handlers import load_handlers
+
+    catalog = load_catalog(Path(args.data_dir) if args.data_dir else None)
+    handlers = load_handlers()
+    text = coverage_table(catalog, lambda p, t: (p, t) in handlers)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _contracts_list(args: argparse.Namespace) -> int:
+    from simulator.m3.definitions import load_catalog
+    from simulator.m3.handlers import load_handlers
+
+    catalog = load_catalog(Path(args.data_dir) if args.data_dir else None)
+    handlers = load_handlers()
+    for name, prog in sorted(catalog.programs.items()):
+        simulated = [t for t in prog.transactions if (name, t) in handlers]
+        print(f"{name:10} {prog.description}  ({len(simulated)}/{len(prog.transactions)} simulated)")
+        if args.verbose:
+            for trx in prog.transactions:
+                mark = "*" if (name, trx) in handlers else " "
+                print(f"  {mark} {trx}")
+    return 0
+
+
+def _import_swagger(args: argparse.Namespace) -> int:
+    from simulator.m3.swagger import import_swagger
+
+    written = import_swagger([Path(p) for p in args.files], Path(args.out))
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ionsim",
+        description="Local simulator of the Infor ION API Gateway, M3 MI programs and ION events.",
+    )
+    parser.add_argument("--version", action="version", version=f"ionsim {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="start the simulator")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8080; 0 picks a free one)")
+    serve.add_argument("--tenant", action="append", dest="tenants", metavar="TI",
+                       help="create this tenant (repeat for several; default DEMO_TST)")
+    serve.add_argument("--seed", help="seed name (demo, minimal) or a seed file for the tenants")
+    serve.add_argument("--config", help="config file (YAML or JSON)")
+    serve.add_argument("--data-dir", help="folder with your own contracts/ and fixtures/")
+    serve.add_argument("--public-url", help="base URL written into .ionapi files")
+    serve.add_argument("--random-credentials", action="store_true", default=None,
+                       help="fresh random client ids and secrets instead of the stable defaults")
+    serve.add_argument("--token-lifetime", type=int, help="access token lifetime in seconds")
+    serve.add_argument("--aliases", action="store_true", default=None,
+                       help="answer invented seed names (OIS100MI/AddHead...) as their real transaction")
+    serve.add_argument("--no-access-log", dest="access_log", action="store_false", default=None,
+                       help="do not log each request (faster)")
+    serve.set_defaults(run=_serve)
+
+    ionapi = sub.add_parser("ionapi", help="write a tenant's .ionapi credentials file")
+    ionapi.add_argument("--tenant", default="DEMO_TST")
+    ionapi.add_argument("--url", default="http://127.0.0.1:8080", help="the simulator's base URL")
+    ionapi.add_argument("--out", help="file to write (default: print)")
+    ionapi.set_defaults(run=_ionapi)
+
+    cov = sub.add_parser("coverage", help="table of MI programs and what ionsim simulates")
+    cov.add_argument("--data-dir")
+    cov.add_argument("--out", help="write the Markdown table to this file")
+    cov.set_defaults(run=_coverage)
+
+    contracts = sub.add_parser("contracts", help="inspect and import contracts")
+    csub = contracts.add_subparsers(dest="contracts_command", required=True, metavar="ACTION")
+    clist = csub.add_parser("list", help="list MI programs and transactions")
+    clist.add_argument("--data-dir")
+    clist.add_argument("-v", "--verbose", action="store_true", help="list every transaction")
+    clist.set_defaults(run=_contracts_list)
+    imp = csub.add_parser("import-swagger", help="convert M3 MI Swagger files to program YAML")
+    imp.add_argument("files", nargs="+", metavar="FILE")
+    imp.add_argument("--out", default="contracts/mi", help="folder for the YAML files")
+    imp.set_defaults(run=_import_swagger)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except IonsimError as exc:
+        if args.debug:
+            raise
+        print(f"ionsim: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

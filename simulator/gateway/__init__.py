@@ -1,0 +1,1 @@
+"""The ION API Gateway: OAuth2, .ionapi, throttling, authorization and routing."""

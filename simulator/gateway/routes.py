@@ -1,0 +1,262 @@
+"""The ION API Gateway's routes for a tenant: `/{TI}/...`, routed by path only.
+
+An API call goes: bearer token -> throttle -> Connect API authorization -> `engine.execute`
+-> wire encoding. Each step refuses in the real system's words. The token is checked before the
+throttle because the throttle counts per authorized app, which only the token names.
+
+`Host`, `X-TenantId` and `X-ClientId` are ignored: real clients hard-code the cloud host.
+Anything under `/{TI}/` that no route serves answers 401 (no valid token), 405 or 404, always JSON.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Match, Route
+
+from simulator.errors import GatewayError, MIError
+from simulator.gateway import oauth
+from simulator.gateway.oauth import AccessToken
+from simulator.gateway.responses import JSON, gateway_error, json_response
+from simulator.m3 import metadata, wire
+from simulator.m3.engine import CallContext
+from simulator.runtime import Simulator, Tenant
+
+_ids = itertools.count(1)
+MAX_BODY = 4 * 1024 * 1024
+
+
+def _unauthorized(message: str) -> GatewayError:
+    return GatewayError(
+        401, message, error="invalid_token",
+        headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{message}"'},
+    )
+
+
+async def admit(request: Request) -> tuple[Simulator, Tenant, AccessToken]:
+    """Token, then throttle: raises GatewayError (401/429) or returns who is calling."""
+    sim: Simulator = request.app.state.sim
+    ti = request.path_params["ti"]
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    if not auth:
+        raise _unauthorized("Bearer token is missing")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("Authorization header is not a Bearer token")
+    access = sim.tokens.authenticate(token.strip(), ti)
+    tenant = sim.tenants.get(ti)
+    if tenant is None:
+        raise _unauthorized(f"The access token is not valid for tenant {ti}")
+    decision = tenant.throttle.check(access.client_id, access.user)
+    if not decision.allowed:
+        raise GatewayError(
+            429,
+            f"Too many requests: {decision.reason} policy exceeded, retry after "
+            f"{decision.retry_after_s} s",
+            error="too_many_requests",
+            headers={"Retry-After": str(decision.retry_after_s)},
+        )
+    if decision.delay_s > 0:
+        await sim.sleep(decision.delay_s)
+    return sim, tenant, access
+
+
+def run(
+    sim: Simulator,
+    tenant: Tenant,
+    access: AccessToken,
+    program: str,
+    transaction: str,
+    fields: Mapping[str, str],
+    opts: wire.OutputOptions,
+) -> tuple[list[dict[str, str]] | None, MIError | None]:
+    """One transaction through authorization and the engine; a NOK is returned, not raised."""
+    defaults = tenant.defaults
+    ctx = CallContext(
+        tenant=tenant.name,
+        cono=opts.cono or defaults.get("CONO", ""),
+        divi=opts.divi or defaults.get("DIVI", ""),
+        user=access.user,
+        maxrecs=opts.maxrecs,
+        correlation=f"{tenant.name}-{next(_ids)}",
+        now=sim.clock.now(),
+    )
+    try:
+        cono = fields.get("CONO") or ctx.cono
+        tenant.authorization.check(access.user, program, transaction, cono)
+        records = sim.engine.execute(tenant.state, program, transaction, fields, ctx)
+        if opts.returncols or opts.excludeempty or not opts.righttrim or opts.dateformat != "YMD8":
+            _, _, trx = sim.engine.resolve(program, transaction)
+            records = wire.shape(trx, records, opts)
+        return records, None
+    except MIError as exc:
+        return None, exc
+
+
+def _split(params: Mapping[str, str]) -> tuple[dict[str, str], wire.OutputOptions]:
+    fields = {k: v for k, v in params.items() if k.lower() not in wire.GENERIC_PARAMS}
+    return fields, wire.parse_options(params)
+
+
+async def execute_v2(request: Request) -> Response:
+    try:
+        sim, tenant, access = await admit(request)
+    except GatewayError as exc:
+        return gateway_error(exc)
+    program = request.path_params["program"]
+    transaction = request.path_params["transaction"]
+    fields, opts = _split(request.query_params)
+    records, error = run(sim, tenant, access, program, transaction, fields, opts)
+    result = wire.v2_result(
+        transaction, records, error, fields if opts.extendedresult else None
+    )
+    return Response(wire.v2_body([result], opts.pretty), media_type=JSON)
+
+
+async def execute_bulk(request: Request) -> Response:
+    try:
+        sim, tenant, access = await admit(request)
+        body = await _json_body(request)
+        program, transactions = _bulk_request(body)
+    except GatewayError as exc:
+        return gateway_error(exc)
+    base = {k: str(v) for k, v in request.query_params.items()}
+    for src, dst in (("cono", "cono"), ("divi", "divi"), ("maxReturnedRecords", "maxrecs"),
+                     ("excludeEmptyValues", "excludeempty"), ("rightTrim", "righttrim"),
+                     ("dateFormat", "dateformat")):
+        if body.get(src) not in (None, ""):
+            base.setdefault(dst, str(body[src]).lower() if isinstance(body[src], bool) else str(body[src]))
+    results = []
+    for item in transactions:
+        trx_name = str(item.get("transaction", ""))
+        prog = str(item.get("program") or program)
+        record = item.get("record") or {}
+        fields = {str(k): "" if v is None else str(v) for k, v in record.items()}
+        params = dict(base)
+        cols = item.get("selectedColumns")
+        if isinstance(cols, list):
+            params["returncols"] = ",".join(str(c) for c in cols)
+        opts = wire.parse_options(params)
+        records, error = run(sim, tenant, access, prog, trx_name, fields, opts)
+        results.append(
+            wire.v2_result(trx_name, records, error, fields if opts.extendedresult else None)
+        )
+    pretty = request.query_params.get("format", "").upper() == "PRETTY"
+    return Response(wire.v2_body(results, pretty), media_type=JSON)
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise GatewayError(413, "request body is larger than 4 MiB")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise GatewayError(400, f"request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise GatewayError(400, "request body must be a JSON object")
+    return body
+
+
+def _bulk_request(body: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    program = body.get("program", "")
+    transactions = body.get("transactions")
+    if not isinstance(transactions, list) or not all(isinstance(t, dict) for t in transactions):
+        raise GatewayError(400, 'bulk body needs "transactions": a list of objects')
+    for i, t in enumerate(transactions):
+        if not isinstance(t.get("record", {}) or {}, dict):
+            raise GatewayError(400, f"transactions[{i}].record must be an object")
+        if not (program or t.get("program")):
+            raise GatewayError(400, f'transactions[{i}] names no program (body "program")')
+    return str(program), transactions
+
+
+async def execute_v1(request: Request) -> Response:
+    try:
+        sim, tenant, access = await admit(request)
+    except GatewayError as exc:
+        return gateway_error(exc)
+    segments = [s for s in request.path_params["rest"].split("/") if s]
+    names, matrix = [], {}
+    for seg in segments:
+        name, *params = seg.split(";")
+        names.append(name)
+        for p in params:
+            k, _, v = p.partition("=")
+            matrix[k] = v
+    if len(names) != 2:
+        return gateway_error(GatewayError(404, "expected /execute/{PROGRAM}/{TRANSACTION}"))
+    program, transaction = names
+    query = dict(request.query_params)
+    fields = {k: v for k, v in query.items() if k.lower() not in wire.GENERIC_PARAMS}
+    opts = wire.parse_options({**matrix, **{k: v for k, v in query.items() if k not in fields}})
+    records, error = run(sim, tenant, access, program, transaction, fields, opts)
+    if error is not None:
+        body = wire.v1_error(error)
+    else:
+        _, _, trx = sim.engine.resolve(program, transaction)
+        body = wire.v1_body(program, trx, records or [], opts)
+    if "json" in request.headers.get("accept", "").lower():
+        return Response(orjson.dumps(body), media_type=JSON)
+    return Response(wire.v1_xml(body), media_type="application/xml; charset=UTF-8")
+
+
+async def metadata_list(request: Request) -> Response:
+    try:
+        sim, _, _ = await admit(request)
+    except GatewayError as exc:
+        return gateway_error(exc)
+    return json_response(metadata.metadata_programs(sim.catalog))
+
+
+async def metadata_program(request: Request) -> Response:
+    try:
+        sim, _, _ = await admit(request)
+    except GatewayError as exc:
+        return gateway_error(exc)
+    prog = sim.catalog.program(request.path_params["program"])
+    if prog is None:
+        return gateway_error(GatewayError(404, f"program {request.path_params['program']} not found"))
+    return json_response(metadata.metadata_program(prog))
+
+
+ROUTES = [
+    Route("/{ti}/as/token.oauth2", oauth.token_endpoint, methods=["POST"]),
+    Route("/{ti}/as/revoke_token.oauth2", oauth.revoke_endpoint, methods=["POST", "GET"]),
+    Route("/{ti}/M3/m3api-rest/v2/execute/{program}/{transaction}", execute_v2, methods=["GET"]),
+    Route("/{ti}/M3/m3api-rest/v2/execute", execute_bulk, methods=["POST"]),
+    Route("/{ti}/M3/m3api-rest/execute/{rest:path}", execute_v1, methods=["GET"]),
+    Route("/{ti}/M3/m3api-rest/metadata", metadata_list, methods=["GET"]),
+    Route("/{ti}/M3/m3api-rest/metadata/{program}", metadata_program, methods=["GET"]),
+    Route("/{ti}/M3/m3api-rest/v2/metadata/{program}", metadata_program, methods=["GET"]),
+]
+
+
+async def fallback(request: Request) -> Response:
+    """Whatever no route serves: 405 when the path exists with another method, else 401/404."""
+    for route in ROUTES + list(EXTRA_ROUTES):
+        match, _ = route.matches(request.scope)
+        if match == Match.PARTIAL:
+            allow = ", ".join(sorted(route.methods or ()))
+            return gateway_error(
+                GatewayError(405, f"method {request.method} is not allowed here; use {allow}",
+                             headers={"Allow": allow})
+            )
+    try:
+        await admit(request)
+    except GatewayError as exc:
+        return gateway_error(exc)
+    return gateway_error(GatewayError(404, f"no API at {request.url.path}"))
+
+
+# Routes added by other parts (ION messaging), also consulted for 405 by `fallback`.
+EXTRA_ROUTES: list[Route] = []
+CATCH_ALL = Route(
+    "/{ti}/{rest:path}", fallback,
+    methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"],
+)

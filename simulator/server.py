@@ -1,0 +1,81 @@
+"""`ionsim serve`: uvicorn on a socket we bind ourselves, so `--port 0` can print the real port.
+
+The ready line is printed only once uvicorn has started and the socket accepts connections.
+uvicorn handles SIGINT/SIGTERM: it stops accepting, finishes requests in flight, then exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import sys
+
+from simulator.config import Config, load_config
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        from simulator.errors import ConfigError
+
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    return load_config(
+        args.config,
+        host=args.host,
+        port=args.port,
+        tenants=args.tenants,
+        seed=args.seed,
+        data_dir=args.data_dir,
+        public_url=args.public_url,
+        random_credentials=args.random_credentials,
+        token_lifetime=args.token_lifetime,
+        aliases=args.aliases,
+        access_log=args.access_log,
+    )
+
+
+def serve(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    import uvicorn
+
+    from simulator.app import create_app
+
+    app = create_app(config)
+    sock = bind(config.host, config.port)
+    host, port = sock.getsockname()[:2]
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    url = f"http://{shown}:{port}"
+    app.state.sim.base_url = config.public_url or url
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            log_level="info" if config.access_log else "warning",
+            access_log=config.access_log,
+            lifespan="on",
+            server_header=False,
+        )
+    )
+
+    async def run() -> None:
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started and not task.done():
+            await asyncio.sleep(0.005)
+        if server.started:
+            print(f"ionsim ready on {url}", flush=True)
+        await task
+
+    asyncio.run(run())
+    sys.stdout.flush()
+    return 0 if server.started else 1
