@@ -31,7 +31,7 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:
-    """`create_app` is imported on first use, so `ionsim --help` and the pytest plugin stay light."""
+    """`create_app` is imported on first use: `ionsim --help` and the pytest plugin stay light."""
     if name == "create_app":
         from simulator.app import create_app
 

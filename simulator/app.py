@@ -23,8 +23,11 @@ from simulator.runtime import Simulator
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     return json_response(
-        {"status": exc.status_code, "error": "not_found" if exc.status_code == 404 else "error",
-         "message": exc.detail},
+        {
+            "status": exc.status_code,
+            "error": "not_found" if exc.status_code == 404 else "error",
+            "message": exc.detail,
+        },
         exc.status_code,
         dict(exc.headers or {}),
     )
@@ -33,8 +36,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def _unexpected(request: Request, exc: Exception) -> Response:
     """Last resort: a bug in ionsim still answers JSON that says so, with the request path."""
     return json_response(
-        {"status": 500, "error": "internal_error",
-         "message": f"ionsim bug on {request.method} {request.url.path}: {type(exc).__name__}: {exc}"},
+        {
+            "status": 500,
+            "error": "internal_error",
+            "message": f"ionsim bug on {request.method} {request.url.path}: "
+            f"{type(exc).__name__}: {exc}",
+        },
         500,
     )
 

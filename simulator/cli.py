@@ -61,7 +61,9 @@ def _contracts_list(args: argparse.Namespace) -> int:
     handlers = load_handlers()
     for name, prog in sorted(catalog.programs.items()):
         simulated = [t for t in prog.transactions if (name, t) in handlers]
-        print(f"{name:10} {prog.description}  ({len(simulated)}/{len(prog.transactions)} simulated)")
+        print(
+            f"{name:10} {prog.description}  ({len(simulated)}/{len(prog.transactions)} simulated)"
+        )
         if args.verbose:
             for trx in prog.transactions:
                 mark = "*" if (name, trx) in handlers else " "
@@ -90,19 +92,37 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="start the simulator")
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 8080; 0 picks a free one)")
-    serve.add_argument("--tenant", action="append", dest="tenants", metavar="TI",
-                       help="create this tenant (repeat for several; default DEMO_TST)")
+    serve.add_argument(
+        "--tenant",
+        action="append",
+        dest="tenants",
+        metavar="TI",
+        help="create this tenant (repeat for several; default DEMO_TST)",
+    )
     serve.add_argument("--seed", help="seed name (demo, minimal) or a seed file for the tenants")
     serve.add_argument("--config", help="config file (YAML or JSON)")
     serve.add_argument("--data-dir", help="folder with your own contracts/ and fixtures/")
     serve.add_argument("--public-url", help="base URL written into .ionapi files")
-    serve.add_argument("--random-credentials", action="store_true", default=None,
-                       help="fresh random client ids and secrets instead of the stable defaults")
+    serve.add_argument(
+        "--random-credentials",
+        action="store_true",
+        default=None,
+        help="fresh random client ids and secrets instead of the stable defaults",
+    )
     serve.add_argument("--token-lifetime", type=int, help="access token lifetime in seconds")
-    serve.add_argument("--aliases", action="store_true", default=None,
-                       help="answer invented seed names (OIS100MI/AddHead...) as their real transaction")
-    serve.add_argument("--no-access-log", dest="access_log", action="store_false", default=None,
-                       help="do not log each request (faster)")
+    serve.add_argument(
+        "--aliases",
+        action="store_true",
+        default=None,
+        help="answer invented seed names (OIS100MI/AddHead...) as their real transaction",
+    )
+    serve.add_argument(
+        "--no-access-log",
+        dest="access_log",
+        action="store_false",
+        default=None,
+        help="do not log each request (faster)",
+    )
     serve.set_defaults(run=_serve)
 
     ionapi = sub.add_parser("ionapi", help="write a tenant's .ionapi credentials file")

@@ -36,7 +36,7 @@ def find(relative: str, data_dir: Path | None = None) -> Path | None:
 
 
 def files(folder: str, pattern: str, data_dir: Path | None = None) -> list[Path]:
-    """Files matching `pattern` in `folder`; a user's file shadows a packaged one of the same name."""
+    """Files matching `pattern` in `folder`; a user's file shadows a packaged one of that name."""
     seen: dict[str, Path] = {}
     for root in search_roots(data_dir):
         d = root / folder

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from simulator.clock import Clock, SimClock
@@ -24,6 +25,16 @@ from simulator.m3.handlers import load_handlers
 from simulator.m3.handlers.generic import for_programs
 from simulator.m3.seed import apply_seed, load_seed
 from simulator.m3.store import TenantState
+
+_CATALOGS: dict[str, Catalog] = {}
+
+
+def _catalog(data_dir: Path | None) -> Catalog:
+    """Definitions are immutable once loaded; apps in one process (tests, the plugin) share them."""
+    key = str(data_dir.resolve()) if data_dir else ""
+    if key not in _CATALOGS:
+        _CATALOGS[key] = load_catalog(data_dir)
+    return _CATALOGS[key]
 
 
 @dataclass
@@ -50,7 +61,7 @@ class Simulator:
         self.config = config
         self.clock: Clock = clock or SimClock()
         self.rng = random.Random(config.rng_seed)
-        self.catalog: Catalog = load_catalog(config.data_dir)
+        self.catalog: Catalog = _catalog(config.data_dir)
         handlers = {**for_programs(list(self.catalog.programs)), **load_handlers()}
         self.engine = Engine(self.catalog, handlers, aliases=config.aliases)
         self.tokens = TokenService(
@@ -70,9 +81,7 @@ class Simulator:
             self._seeds[name] = load_seed(name, self.config.data_dir)
         return self._seeds[name]
 
-    def create_tenant(
-        self, spec: TenantSpec | str, *, random_creds: bool | None = None
-    ) -> Tenant:
+    def create_tenant(self, spec: TenantSpec | str, *, random_creds: bool | None = None) -> Tenant:
         if isinstance(spec, str):
             spec = TenantSpec(spec)
         if spec.name in self.tenants:
@@ -88,8 +97,14 @@ class Simulator:
         )
         try:
             throttle_spec = spec.throttle if spec.throttle is not None else self.config.throttle
-            policy = ThrottlePolicy.from_json(throttle_spec) if throttle_spec else ThrottlePolicy.unlimited()
-            authz_spec = spec.authorization if spec.authorization is not None else self.config.authorization
+            policy = (
+                ThrottlePolicy.from_json(throttle_spec)
+                if throttle_spec
+                else ThrottlePolicy.unlimited()
+            )
+            authz_spec = (
+                spec.authorization if spec.authorization is not None else self.config.authorization
+            )
             authz = Authorization.from_json(authz_spec)
         except RequestError as exc:
             raise ConfigError(f"tenant {spec.name}: {exc.message}") from None

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import signal
 import socket
 import sys
+from collections.abc import Iterator
 
 from simulator.config import Config, load_config
 
@@ -46,6 +49,28 @@ def config_from_args(args: argparse.Namespace) -> Config:
     )
 
 
+def _server_class() -> type:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn re-raises SIGTERM/SIGINT after a graceful stop, so the process would die by
+        the signal (exit -15/130); a clean shutdown should exit 0, which CI scripts expect."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            loop = asyncio.get_running_loop()
+            sigs = (signal.SIGINT, signal.SIGTERM)
+            for sig in sigs:
+                loop.add_signal_handler(sig, self.handle_exit, sig, None)
+            try:
+                yield
+            finally:
+                for sig in sigs:
+                    loop.remove_signal_handler(sig)
+
+    return Server
+
+
 def serve(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     import uvicorn
@@ -58,12 +83,13 @@ def serve(args: argparse.Namespace) -> int:
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown}:{port}"
     app.state.sim.base_url = config.public_url or url
-    server = uvicorn.Server(
+    server = _server_class()(
         uvicorn.Config(
             app,
             log_level="info" if config.access_log else "warning",
             access_log=config.access_log,
             lifespan="on",
+            ws="none",
             server_header=False,
         )
     )

@@ -68,7 +68,9 @@ class MI:
 
     def bulk(self, body: dict[str, Any], **params: Any) -> dict[str, Any]:
         r = self.client.post(
-            f"/{self.tenant}/M3/m3api-rest/v2/execute", json=body, params=params,
+            f"/{self.tenant}/M3/m3api-rest/v2/execute",
+            json=body,
+            params=params,
             headers=self.headers,
         )
         assert r.status_code == 200, r.text

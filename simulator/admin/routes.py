@@ -167,8 +167,10 @@ async def get_snapshot(request: Request, sim: Simulator) -> Any:
 async def put_snapshot(request: Request, sim: Simulator) -> Any:
     tenant = sim.tenant(request.path_params["ti"])
     body = await json_body(request)
-    if not isinstance(body, dict) or body.get("version") != 1 or not isinstance(
-        body.get("state"), dict
+    if (
+        not isinstance(body, dict)
+        or body.get("version") != 1
+        or not isinstance(body.get("state"), dict)
     ):
         raise RequestError('a snapshot is {"version": 1, "state": {...}, ...} as GET returns it')
     policy = ThrottlePolicy.from_json(body.get("throttle") or {})

@@ -64,5 +64,7 @@ def _by_user(data: Mapping[str, Any], key: str) -> dict[str, tuple[str, ...]]:
         isinstance(u, str) and isinstance(v, list) and all(isinstance(x, str | int) for x in v)
         for u, v in value.items()
     ):
-        raise RequestError(f'authorization.{key} must map a user to a list, e.g. {{"IONSIM": [...]}}')
+        raise RequestError(
+            f'authorization.{key} must map a user to a list, e.g. {{"IONSIM": [...]}}'
+        )
     return {u.upper(): tuple(str(x) for x in v) for u, v in value.items()}

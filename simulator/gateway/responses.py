@@ -14,13 +14,23 @@ from simulator.errors import GatewayError
 
 JSON = "application/json; charset=UTF-8"
 _ERRORS = {
-    400: "bad_request", 401: "invalid_token", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 413: "payload_too_large", 429: "too_many_requests",
-    500: "internal_error", 502: "bad_gateway", 503: "service_unavailable", 504: "gateway_timeout",
+    400: "bad_request",
+    401: "invalid_token",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    429: "too_many_requests",
+    500: "internal_error",
+    502: "bad_gateway",
+    503: "service_unavailable",
+    504: "gateway_timeout",
 }
 
 
-def json_response(body: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def json_response(
+    body: object, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
     return Response(orjson.dumps(body), status, headers=headers, media_type=JSON)
 
 

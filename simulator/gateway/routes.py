@@ -33,8 +33,12 @@ MAX_BODY = 4 * 1024 * 1024
 
 def _unauthorized(message: str) -> GatewayError:
     return GatewayError(
-        401, message, error="invalid_token",
-        headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{message}"'},
+        401,
+        message,
+        error="invalid_token",
+        headers={
+            "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{message}"'
+        },
     )
 
 
@@ -99,7 +103,7 @@ def run(
 
 
 def _split(params: Mapping[str, str]) -> tuple[dict[str, str], wire.OutputOptions]:
-    fields = {k: v for k, v in params.items() if k.lower() not in wire.GENERIC_PARAMS}
+    fields = {k: v for k, v in params.items() if k not in wire.GENERIC_PARAMS}
     return fields, wire.parse_options(params)
 
 
@@ -112,9 +116,7 @@ async def execute_v2(request: Request) -> Response:
     transaction = request.path_params["transaction"]
     fields, opts = _split(request.query_params)
     records, error = run(sim, tenant, access, program, transaction, fields, opts)
-    result = wire.v2_result(
-        transaction, records, error, fields if opts.extendedresult else None
-    )
+    result = wire.v2_result(transaction, records, error, fields if opts.extendedresult else None)
     return Response(wire.v2_body([result], opts.pretty), media_type=JSON)
 
 
@@ -126,11 +128,18 @@ async def execute_bulk(request: Request) -> Response:
     except GatewayError as exc:
         return gateway_error(exc)
     base = {k: str(v) for k, v in request.query_params.items()}
-    for src, dst in (("cono", "cono"), ("divi", "divi"), ("maxReturnedRecords", "maxrecs"),
-                     ("excludeEmptyValues", "excludeempty"), ("rightTrim", "righttrim"),
-                     ("dateFormat", "dateformat")):
+    for src, dst in (
+        ("cono", "cono"),
+        ("divi", "divi"),
+        ("maxReturnedRecords", "maxrecs"),
+        ("excludeEmptyValues", "excludeempty"),
+        ("rightTrim", "righttrim"),
+        ("dateFormat", "dateformat"),
+    ):
         if body.get(src) not in (None, ""):
-            base.setdefault(dst, str(body[src]).lower() if isinstance(body[src], bool) else str(body[src]))
+            base.setdefault(
+                dst, str(body[src]).lower() if isinstance(body[src], bool) else str(body[src])
+            )
     results = []
     for item in transactions:
         trx_name = str(item.get("transaction", ""))
@@ -193,7 +202,7 @@ async def execute_v1(request: Request) -> Response:
         return gateway_error(GatewayError(404, "expected /execute/{PROGRAM}/{TRANSACTION}"))
     program, transaction = names
     query = dict(request.query_params)
-    fields = {k: v for k, v in query.items() if k.lower() not in wire.GENERIC_PARAMS}
+    fields = {k: v for k, v in query.items() if k not in wire.GENERIC_PARAMS}
     opts = wire.parse_options({**matrix, **{k: v for k, v in query.items() if k not in fields}})
     records, error = run(sim, tenant, access, program, transaction, fields, opts)
     if error is not None:
@@ -221,7 +230,9 @@ async def metadata_program(request: Request) -> Response:
         return gateway_error(exc)
     prog = sim.catalog.program(request.path_params["program"])
     if prog is None:
-        return gateway_error(GatewayError(404, f"program {request.path_params['program']} not found"))
+        return gateway_error(
+            GatewayError(404, f"program {request.path_params['program']} not found")
+        )
     return json_response(metadata.metadata_program(prog))
 
 
@@ -244,8 +255,11 @@ async def fallback(request: Request) -> Response:
         if match == Match.PARTIAL:
             allow = ", ".join(sorted(route.methods or ()))
             return gateway_error(
-                GatewayError(405, f"method {request.method} is not allowed here; use {allow}",
-                             headers={"Allow": allow})
+                GatewayError(
+                    405,
+                    f"method {request.method} is not allowed here; use {allow}",
+                    headers={"Allow": allow},
+                )
             )
     try:
         await admit(request)
@@ -257,6 +271,7 @@ async def fallback(request: Request) -> Response:
 # Routes added by other parts (ION messaging), also consulted for 405 by `fallback`.
 EXTRA_ROUTES: list[Route] = []
 CATCH_ALL = Route(
-    "/{ti}/{rest:path}", fallback,
+    "/{ti}/{rest:path}",
+    fallback,
     methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"],
 )

@@ -11,10 +11,10 @@ handler returned: a NOK publishes nothing.
 from __future__ import annotations
 
 import re
-from itertools import islice
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from itertools import islice
 from typing import Any
 
 from simulator.errors import MIError, NotSimulated
@@ -33,7 +33,7 @@ SEED_NAMES: dict[tuple[str, str], tuple[str, str, str]] = {
     ("MMS200MI", "LstByNumber"): ("MMS200MI", "LstItmByItm", "MMS200MI/LstItmByItm"),
 }
 
-_NUMBER = re.compile(r"^-?(\d*)(?:\.(\d*))?$")
+_NUMBER = re.compile(r"^-?([0-9]*)(?:\.([0-9]*))?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +194,7 @@ def validate_input(trx: Transaction, fields: Mapping[str, str]) -> dict[str, str
 
 
 def _valid_date(value: str) -> bool:
-    if len(value) != 8 or not value.isdigit():
+    if len(value) != 8 or not value.isascii() or not value.isdigit():
         return False
     try:
         date(int(value[:4]), int(value[4:6]), int(value[6:]))

@@ -29,7 +29,7 @@ _KEYS = {"description", "user", "tables", "counters"}
 
 def find_seed(name: str, data_dir: Path | None = None) -> Path:
     path = Path(name)
-    if path.suffix in (".yaml", ".yml") or path.is_dir() and "/" in name:
+    if path.suffix in (".yaml", ".yml") or (path.is_dir() and "/" in name):
         if path.exists():
             return path
         raise ContractError(name, "", "seed file not found")
@@ -49,7 +49,7 @@ def _read(path: Path) -> dict[str, Any]:
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else ""

@@ -11,6 +11,7 @@ asked for explicitly (the real capture is compact), and messages are padded to 1
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from simulator.m3.store import Record
 
 MESSAGE_WIDTH = 120
 _TRUE = ("true", "1", "yes")
+_DIGITS = re.compile(r"[0-9]{1,9}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +73,10 @@ def parse_options(params: Mapping[str, str]) -> OutputOptions:
 
     A value M3 would not understand falls back to the default instead of failing the call.
     """
-    p = {k.lower(): v for k, v in params.items() if k.lower() in GENERIC_PARAMS}
+    p = {k: v for k, v in params.items() if k in GENERIC_PARAMS}
     maxrecs_text = p.get("maxrecs", "").strip()
-    maxrecs = int(maxrecs_text) if maxrecs_text.isdigit() else 100
-    cols = p.get("returncols") or p.get("selectedcolumns") or ""
+    maxrecs = int(maxrecs_text) if _DIGITS.fullmatch(maxrecs_text) else 100
+    cols = p.get("returncols") or p.get("selectedColumns") or ""
     empty = p.get("excludeempty", p.get("excludempty", "false"))
     return OutputOptions(
         maxrecs=maxrecs,

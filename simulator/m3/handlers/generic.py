@@ -23,10 +23,17 @@ def server_time(st: TenantState, f: dict[str, str], ctx: CallContext) -> Record:
 def user_info(st: TenantState, f: dict[str, str], ctx: CallContext) -> Record:
     user = st.settings.get("user", {})
     return {
-        "ZZUSID": ctx.user, "CONO": ctx.cono, "DIVI": ctx.divi, "LANC": user.get("LANC", "GB"),
-        "DTFM": user.get("DTFM", "YMD"), "DCFM": user.get("DCFM", "."),
-        "TIZO": user.get("TIZO", "UTC"), "FACI": user.get("FACI", ""),
-        "WHLO": user.get("WHLO", ""), "DEPT": user.get("DEPT", ""), "TX40": user.get("NAME", ""),
+        "ZZUSID": ctx.user,
+        "CONO": ctx.cono,
+        "DIVI": ctx.divi,
+        "LANC": user.get("LANC", "GB"),
+        "DTFM": user.get("DTFM", "YMD"),
+        "DCFM": user.get("DCFM", "."),
+        "TIZO": user.get("TIZO", "UTC"),
+        "FACI": user.get("FACI", ""),
+        "WHLO": user.get("WHLO", ""),
+        "DEPT": user.get("DEPT", ""),
+        "TX40": user.get("NAME", ""),
     }
 
 

@@ -1,0 +1,326 @@
+"""Convert the M3 MI Swagger 2.0 documents the ION API Gateway serves into program YAML.
+
+A tenant exports one Swagger per program; importing them is how a user gets faithful field lists
+for programs ionsim does not ship, or refreshes the shipped ones after an M3 upgrade. The output is
+checked by the same loader as the packaged files, so an import never produces a file that would
+stop `ionsim serve`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from simulator.errors import ContractError
+from simulator.m3.definitions import LIST_PREFIXES, load_program_file
+
+# Context parameters every v2 operation accepts; they are not MI fields.
+GENERIC_PARAMS = frozenset(
+    [
+        "cono",
+        "divi",
+        "lanc",
+        "locale",
+        "timeZone",
+        "maxrecs",
+        "dateformat",
+        "excludeempty",
+        "righttrim",
+        "returncols",
+        "format",
+        "extendedresult",
+        "m3user",
+    ]
+)
+_LENGTH = re.compile(r"^(.*?)\s*\((\d+)\)\s*$")
+_BASE_PATH = re.compile(r"/m3api-rest/v2/execute/([A-Z][A-Z0-9]{1,9})/?$")
+_FIELD = re.compile(r"[A-Z0-9]{1,10}")
+_DATE_WORD = re.compile(r"\bdate\b", re.IGNORECASE)
+_NOT_DATE = ("format", "type", "code", "editing", "method", "selection")
+GENERIC_TRANSACTIONS = frozenset(
+    [
+        "FpwVersion",
+        "GetCurrentUser",
+        "GetFieldHeading",
+        "GetFixLevel",
+        "GetMIBuild",
+        "GetMessageText",
+        "GetServerTime",
+        "GetUserInfo",
+        "ServerTimeZone",
+    ]
+)
+_DATE_NAMES = frozenset(
+    [
+        "RGDT",
+        "LMDT",
+        "DWDT",
+        "IVDT",
+        "ORDT",
+        "RLDT",
+        "ACDT",
+        "DUDT",
+        "PUDT",
+        "CODT",
+        "LIDT",
+        "VFDT",
+        "VTDT",
+    ]
+)
+
+
+def _pointer(*parts: Any) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _is_date(name: str, length: int, description: str) -> bool:
+    """M3 dates are 8 digits; the Swagger reports them with a display length of 10."""
+    if length not in (8, 10):
+        return False
+    if name in _DATE_NAMES:
+        return True
+    low = description.lower()
+    return bool(_DATE_WORD.search(low)) and not any(w in low for w in _NOT_DATE)
+
+
+def _split(text: Any) -> tuple[str, int | None]:
+    m = _LENGTH.match(str(text or ""))
+    return (m[1].strip(), int(m[2])) if m else (str(text or "").strip(), None)
+
+
+def _field(name: str, description: str, length: int, numeric: bool, mandatory: bool) -> dict:
+    if _is_date(name, length, description):
+        spec: dict[str, Any] = {"type": "D", "length": 8}
+    else:
+        spec = {"type": "N" if numeric else "A", "length": length}
+    if mandatory:
+        spec["mandatory"] = True
+    spec["description"] = description
+    return spec
+
+
+def _inputs(op: dict[str, Any], source: str, at: tuple) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for i, p in enumerate(op.get("parameters") or []):
+        if not isinstance(p, dict) or p.get("in") != "query":
+            continue
+        name = str(p.get("name", ""))
+        if name in GENERIC_PARAMS or not _FIELD.fullmatch(name):
+            continue  # context parameters are lower case, MI fields upper case
+        description, length = _split(p.get("description"))
+        if length is None:
+            length = p.get("maxLength")
+        if not isinstance(length, int) or length < 1:
+            reason = f"input field {name}: no length '(N)' at the end of its description"
+            raise ContractError(source, _pointer(*at, "parameters", i, "description"), reason)
+        numeric = p.get("type") in ("number", "integer")
+        fields[name] = _field(name, description, length, numeric, bool(p.get("required")))
+    return fields
+
+
+def _resolve(doc: dict[str, Any], node: Any) -> Any:
+    """Follows local `#/definitions/...` references, which Swagger exports use for responses."""
+    seen = 0
+    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and seen < 20:
+        ref = node["$ref"]
+        if not ref.startswith("#/"):
+            return {}
+        node = doc
+        for part in ref[2:].split("/"):
+            node = (
+                node.get(part.replace("~1", "/").replace("~0", "~"), {})
+                if isinstance(node, dict)
+                else {}
+            )
+        seen += 1
+    return node
+
+
+def _record_schema(doc: dict[str, Any], op: dict[str, Any]) -> dict[str, Any]:
+    responses = op.get("responses") or {}
+    response = _resolve(doc, responses.get("200") or responses.get(200) or {})
+    schema = _resolve(doc, response.get("schema") if isinstance(response, dict) else None)
+    for key in ("results", "records"):
+        props = _resolve(doc, schema.get("properties", {}) if isinstance(schema, dict) else {})
+        holder = _resolve(doc, props.get(key, {}) if isinstance(props, dict) else {})
+        schema = _resolve(doc, holder.get("items", {}) if isinstance(holder, dict) else {})
+    return schema if isinstance(schema, dict) else {}
+
+
+def _outputs(doc: dict[str, Any], op: dict[str, Any], guessed: list[str]) -> dict[str, Any]:
+    """Output fields from the record's `example` ("Customer number (10)") or its properties."""
+    record = _record_schema(doc, op)
+    example = record.get("example")
+    props = record.get("properties")
+    items: list[tuple[str, str, int | None, bool]] = []
+    if isinstance(example, dict):
+        for name, value in example.items():
+            description, length = _split(value)
+            if length is None:
+                prop = props.get(name, {}) if isinstance(props, dict) else {}
+                length = prop.get("maxLength") if isinstance(prop, dict) else None
+            items.append((str(name), description, length, False))
+    elif isinstance(props, dict):
+        for name, prop in props.items():
+            prop = _resolve(doc, prop) if isinstance(prop, dict) else {}
+            description, length = _split(prop.get("description"))
+            numeric = prop.get("type") in ("number", "integer")
+            items.append((str(name), description, length or prop.get("maxLength"), numeric))
+    fields: dict[str, Any] = {}
+    for name, description, length, numeric in items:
+        if not _FIELD.fullmatch(name):
+            continue
+        if not isinstance(length, int) or length < 1:
+            guessed.append(name)
+            length = 1
+        fields[name] = _field(name, description, length, numeric, False)
+    return fields
+
+
+def program_from_swagger(doc: dict[str, Any], source: str) -> dict[str, Any]:
+    """The program-YAML mapping for one M3 MI Swagger 2.0 document."""
+    if not isinstance(doc, dict):
+        raise ContractError(source, "", "not a Swagger document (expected a JSON object)")
+    if str(doc.get("swagger", "")) != "2.0":
+        raise ContractError(source, "/swagger", "not a Swagger 2.0 document ('swagger: \"2.0\"')")
+    m = _BASE_PATH.search(str(doc.get("basePath", "")))
+    if not m:
+        reason = "basePath must end in /m3api-rest/v2/execute/<PROGRAM>: not an M3 MI Swagger"
+        raise ContractError(source, "/basePath", reason)
+    program = m[1]
+    paths = doc.get("paths")
+    if not isinstance(paths, dict) or not paths:
+        raise ContractError(source, "/paths", "no paths: the document lists no transactions")
+    info = doc.get("info") if isinstance(doc.get("info"), dict) else {}
+    title = str(info.get("title") or "").strip()
+    description = title if title and title != program else str(info.get("description") or "")
+    transactions: dict[str, Any] = {}
+    notes: list[str] = []
+    for path, item in paths.items():
+        op = item.get("get") if isinstance(item, dict) else None
+        if not isinstance(op, dict):
+            continue
+        name = str(path).strip("/")
+        if name in GENERIC_TRANSACTIONS:
+            continue  # every program answers these; they come from _generic.yaml
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,31}", name):
+            raise ContractError(source, _pointer("paths", path), "not a transaction path '/<NAME>'")
+        guessed: list[str] = []
+        transactions[name] = {
+            "description": str(op.get("summary") or op.get("description") or "").strip(),
+            "list": name.startswith(LIST_PREFIXES),
+            "input": _inputs(op, source, ("paths", path, "get")),
+            "output": _outputs(doc, op, guessed),
+        }
+        if guessed:
+            notes.append(f"{name}: no length in the Swagger for output {', '.join(guessed)}.")
+    if not transactions:
+        raise ContractError(source, "/paths", "no GET operations: not an M3 MI Swagger")
+    # Output values are all strings in the Swagger; a field numeric on input is numeric on output.
+    numeric = {n for t in transactions.values() for n, f in t["input"].items() if f["type"] == "N"}
+    for t in transactions.values():
+        for n, f in t["output"].items():
+            if n in numeric and f["type"] == "A":
+                f["type"] = "N"
+    return {
+        "program": program,
+        "description": description.strip(),
+        "version": str(info.get("version") or ""),
+        "limitations": notes,
+        "transactions": transactions,
+    }
+
+
+def _scalar(value: Any) -> str:
+    """A plain YAML scalar when it reads back as the same string, else a double-quoted one."""
+    text = str(value)
+    try:
+        if text and yaml.safe_load(f"{{k: {text}}}") == {"k": text}:
+            return text
+    except yaml.YAMLError:
+        pass
+    return json.dumps(text, ensure_ascii=False)
+
+
+def dump_program(program: dict[str, Any]) -> str:
+    """YAML in the style of the packaged files: one field per line, in M3's order."""
+    lines = [
+        f"program: {program['program']}",
+        f"description: {_scalar(program.get('description', ''))}",
+        f"version: {json.dumps(str(program.get('version', '')))}",
+    ]
+    limitations = program.get("limitations") or []
+    lines.append("limitations:" if limitations else "limitations: []")
+    lines += [f"  - {_scalar(x)}" for x in limitations]
+    lines.append("transactions:")
+    for name, t in program["transactions"].items():
+        if not t:
+            lines.append(f"  {name}: {{}}")
+            continue
+        lines += [f"  {name}:", f"    description: {_scalar(t.get('description', ''))}"]
+        lines.append(f"    list: {'true' if t.get('list') else 'false'}")
+        for key in ("input", "output"):
+            fields = t.get(key) or {}
+            lines.append(f"    {key}:" if fields else f"    {key}: {{}}")
+            for fname, f in fields.items():
+                parts = [f"type: {f['type']}", f"length: {f['length']}"]
+                if f.get("mandatory"):
+                    parts.append("mandatory: true")
+                if f.get("decimals") is not None:
+                    parts.append(f"decimals: {f['decimals']}")
+                parts.append(f"description: {_scalar(f.get('description', ''))}")
+                lines.append(f"      {fname}: {{{', '.join(parts)}}}")
+    return "\n".join(lines) + "\n"
+
+
+def _read(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ContractError(str(path), "", f"cannot read the file: {e}") from None
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return yaml.safe_load(text)  # some exports are YAML
+    except yaml.YAMLError as e:
+        raise ContractError(str(path), "", f"neither JSON nor YAML: {e}") from None
+
+
+def import_swagger(paths: list[Path], out_dir: Path) -> list[Path]:
+    """Write `<PROGRAM>.yaml` for each Swagger file, each accepted by the loader first.
+
+    The text is checked under its final name in a scratch folder, so nothing is written for a
+    document that does not convert, and an error names the Swagger file, not a scratch file.
+    """
+    out_dir = Path(out_dir)
+    written: dict[str, Path] = {}
+    for source in map(Path, paths):
+        program = program_from_swagger(_read(source), str(source))
+        name = program["program"]
+        if name in written:
+            reason = f"{name} is already imported from another file in this run"
+            raise ContractError(str(source), "/basePath", reason)
+        text = dump_program(program)
+        with tempfile.TemporaryDirectory() as scratch:
+            probe = Path(scratch) / f"{name}.yaml"
+            probe.write_text(text, encoding="utf-8")
+            try:
+                load_program_file(probe)
+            except ContractError as e:
+                reason = f"the converted program is invalid at {e.pointer or '/'}: {e.reason}"
+                raise ContractError(str(source), "", reason) from None
+        out_dir.mkdir(parents=True, exist_ok=True)
+        target = out_dir / f"{name}.yaml"
+        staging = out_dir / f".{name}.yaml.tmp"
+        staging.write_text(text, encoding="utf-8")
+        os.replace(staging, target)
+        written[name] = target
+    return list(written.values())
