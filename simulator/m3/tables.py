@@ -24,6 +24,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     "invoices": ("CONO", "DIVI", "YEA4", "IVNO:10"),  # ODHEAD/OINVOH
     "invoice_lines": ("CONO", "DIVI", "YEA4", "IVNO:10", "ORNO", "PONR:5", "POSX:3"),
     "po_entries": ("CONO", "MSGN"),  # PPS370 batch entries
+    "po_entry_heads": ("CONO", "MSGN:15", "PUNO"),  # heads of an open entry
+    "po_entry_lines": ("CONO", "MSGN:15", "PUNO", "PNLI:5", "PNLS:3"),  # lines of an open entry
     "purchase_orders": ("CONO", "PUNO"),  # MPHEAD
     "po_lines": ("CONO", "PUNO", "PNLI:5", "PNLS:3"),  # MPLINE
     "supplier_invoices": ("CONO", "DIVI", "INBN:10"),  # FAPIBH
