@@ -4,8 +4,8 @@ Real M3 delivers (pick, report, deliver) and invoices in batch jobs, not through
 drives them here: `POST /_sim/tenants/{ti}/orders/{orno}/deliver` with an optional body
 `{"lines": [{"PONR": "1", "POSX": "0", "qty": "2"}]}` (default: everything allocated), and
 `POST /_sim/tenants/{ti}/orders/{orno}/invoice`. `?cono=` picks the company (default: the
-tenant user's). A refused action (unknown order 404, nothing to deliver or invoice 409, bad
-body 400) changes nothing and publishes nothing.
+tenant user's). A refused action (unknown order or line 404, nothing to deliver or invoice
+409, bad body 400) changes nothing and publishes nothing.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from simulator.admin.routes import control, json_body
 from simulator.errors import MIError, RequestError
 from simulator.m3 import orders
 from simulator.m3.engine import CallContext
-from simulator.m3.store import Record, TenantState
+from simulator.m3.store import TenantState
 from simulator.runtime import Simulator
 
-Action = Callable[[TenantState, CallContext, str, str], Record]
+Action = Callable[[TenantState, CallContext, str, str], dict[str, Any]]
 
 
 def _lines(body: Any) -> orders.Wanted | None:
@@ -74,7 +74,9 @@ def _run(request: Request, sim: Simulator, name: str, action: Action) -> Any:
     try:
         result = action(tenant.state, ctx, co, request.path_params["orno"])
     except MIError as exc:
-        raise RequestError(exc.message.strip(), 404 if exc.code == "WOR0103" else 409) from None
+        raise RequestError(
+            exc.message.strip(), 404 if exc.code in ("WOR0103", "WLN0103") else 409
+        ) from None
     for change in ctx.changes:
         for listener in sim.engine.listeners:
             listener(change)
@@ -85,7 +87,7 @@ def _run(request: Request, sim: Simulator, name: str, action: Action) -> Any:
 async def deliver(request: Request, sim: Simulator) -> Any:
     wanted = _lines(await json_body(request, required=False))
 
-    def action(st: TenantState, ctx: CallContext, co: str, orno: str) -> Record:
+    def action(st: TenantState, ctx: CallContext, co: str, orno: str) -> dict[str, Any]:
         return orders.deliver(st, ctx, co, orno, wanted)
 
     return _run(request, sim, "deliver", action)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from itertools import islice
+from itertools import islice, repeat
 from typing import Any
 
 from simulator.errors import MIError, NotSimulated
@@ -216,7 +216,13 @@ def shape_output(trx: Transaction, out: Any, limit: int = 0) -> list[Record]:
     names = trx.output_names
     if not names:
         return []
-    return [{n: _text(row.get(n, "")) for n in names} for row in rows]
+    out = []
+    for row in rows:
+        rec = dict(zip(names, map(row.get, names, repeat("")), strict=True))
+        if not all(type(v) is str for v in rec.values()):
+            rec = {k: _text(v) for k, v in rec.items()}
+        out.append(rec)
+    return out
 
 
 def _text(value: Any) -> str:

@@ -45,6 +45,7 @@ class OutputOptions:
     m3user: str = ""
 
 
+DEFAULT_OPTIONS = OutputOptions()
 GENERIC_PARAMS = frozenset(
     {
         "cono",
@@ -74,6 +75,8 @@ def parse_options(params: Mapping[str, str]) -> OutputOptions:
     A value M3 would not understand falls back to the default instead of failing the call.
     """
     p = {k: v for k, v in params.items() if k in GENERIC_PARAMS}
+    if not p:
+        return DEFAULT_OPTIONS
     maxrecs_text = p.get("maxrecs", "").strip()
     maxrecs = int(maxrecs_text) if _DIGITS.fullmatch(maxrecs_text) else 100
     cols = p.get("returncols") or p.get("selectedColumns") or ""

@@ -1,0 +1,197 @@
+"""Gateway benchmark: authenticated CRS610MI/GetBasicData (v2) through the whole stack vs a bare
+Starlette route returning the same bytes, measured in the same run with wrk on the other core.
+Also LstByNumber latency as the customer table grows, and memory for 1,000,000 customers.
+
+    python bench/bench_gateway.py [--seconds 10] [--connections 32] [--skip-memory]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import server, table, wrk
+
+PY = sys.executable
+URL_PATH = "/DEMO_TST/M3/m3api-rest/v2/execute/CRS610MI/GetBasicData?CUNO=C10001"
+
+
+def token(base: str) -> str:
+    ion = json.load(urllib.request.urlopen(f"{base}/_sim/tenants/DEMO_TST/ionapi"))
+    form = urllib.parse.urlencode(
+        {
+            "grant_type": "password",
+            "username": ion["saak"],
+            "password": ion["sask"],
+            "client_id": ion["ci"],
+            "client_secret": ion["cs"],
+        }
+    ).encode()
+    return str(json.load(urllib.request.urlopen(ion["pu"] + ion["ot"], data=form))["access_token"])
+
+
+def throughput(seconds: int, connections: int) -> None:
+    with server([PY, "-m", "simulator", "serve", "--port", "0", "--no-access-log"]) as base:
+        auth = {"Authorization": f"Bearer {token(base)}"}
+        req = urllib.request.Request(base + URL_PATH, headers=auth)
+        body = urllib.request.urlopen(req).read().decode()
+        wrk(base + URL_PATH, 2, connections, auth)  # warm-up
+        sim = wrk(base + URL_PATH, seconds, connections, auth)
+    with server([PY, str(Path(__file__).parent / "bare_app.py"), body], "bare ready on ") as base:
+        wrk(base + URL_PATH, 2, connections)
+        bare = wrk(base + URL_PATH, seconds, connections)
+    rows = [
+        ["bare Starlette route (same bytes)", bare["rps"], bare["p50"], bare["p99"], 1.0],
+        [
+            "ionsim GetBasicData, bearer token",
+            sim["rps"],
+            sim["p50"],
+            sim["p99"],
+            sim["rps"] / bare["rps"],
+        ],
+    ]
+    print(
+        table(
+            f"MI v2 throughput ({connections} connections, {seconds} s, wrk on the other core)",
+            ["stack", "req/s", "p50 ms", "p99 ms", "ratio"],
+            rows,
+        )
+    )
+    if sim["non2xx"]:
+        print(f"warning: {sim['non2xx']:.0f} non-2xx answers from ionsim")
+
+
+def list_latency() -> None:
+    import httpx
+
+    from simulator import ManualClock, create_app, load_config
+    from simulator.m3.tables import table as m3table
+
+    rows = []
+    for n in (100, 100_000):
+        app = create_app(load_config(env={}, access_log=False), clock=ManualClock())
+        state = app.state.sim.tenants["DEMO_TST"].state
+        customers = m3table(state, "customers")
+        for i in range(n):
+            customers.insert(
+                {
+                    "CONO": "100",
+                    "CUNO": f"B{i:08d}",
+                    "CUNM": f"Customer {i}",
+                    "CUA1": "Street 1",
+                    "STAT": "20",
+                    "CUCD": "SEK",
+                }
+            )
+        timings = asyncio.run(_time_list(app, httpx, n))
+        rows.append([f"{n:,} customers", statistics.median(timings), _p99(timings)])
+    print(
+        table(
+            "CRS610MI/LstByNumber maxrecs=10 in-process (ASGI), latency per call",
+            ["table size", "p50 ms", "p99 ms"],
+            rows,
+        )
+    )
+
+
+async def _time_list(app: object, httpx: object, n: int) -> list[float]:
+    transport = httpx.ASGITransport(app=app)  # type: ignore[attr-defined]
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:  # type: ignore[attr-defined]
+        ion = (await c.get("/_sim/tenants/DEMO_TST/ionapi")).json()
+        tok = (
+            await c.post(
+                "/DEMO_TST/as/token.oauth2",
+                data={
+                    "grant_type": "password",
+                    "username": ion["saak"],
+                    "password": ion["sask"],
+                    "client_id": ion["ci"],
+                    "client_secret": ion["cs"],
+                },
+            )
+        ).json()["access_token"]
+        h = {"Authorization": f"Bearer {tok}"}
+        out = []
+        for i in range(600):
+            start = f"B{(i * 7919) % n:08d}"
+            t = time.perf_counter()
+            r = await c.get(
+                "/DEMO_TST/M3/m3api-rest/v2/execute/CRS610MI/LstByNumber",
+                params={"CUNO": start, "maxrecs": "10"},
+                headers=h,
+            )
+            out.append((time.perf_counter() - t) * 1000)
+            assert r.json()["results"][0]["records"]
+        return out[100:]
+
+
+def _p99(xs: list[float]) -> float:
+    return sorted(xs)[int(len(xs) * 0.99) - 1]
+
+
+def memory() -> None:
+    from simulator.m3.store import TenantState
+    from simulator.m3.tables import table as m3table
+
+    def rss_mb() -> float:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    state = TenantState("MEM")
+    customers = m3table(state, "customers")
+    before = rss_mb()
+    t = time.perf_counter()
+    for i in range(1_000_000):
+        customers.insert(
+            {
+                "CONO": "100",
+                "DIVI": "AAA",
+                "CUNO": f"M{i:09d}",
+                "CUNM": f"Customer number {i}",
+                "CUA1": f"Street {i % 997}",
+                "TOWN": "Stockholm",
+                "PONO": f"{10000 + i % 89999}",
+                "CSCD": "SE",
+                "CUCD": "SEK",
+                "LNCD": "SE",
+                "STAT": "20",
+                "CUTP": "0",
+                "RGDT": "20240101",
+                "LMDT": "20240101",
+                "CHNO": "1",
+            }
+        )
+    secs = time.perf_counter() - t
+    used = rss_mb() - before
+    print(
+        table(
+            "Memory for 1,000,000 customers (15 non-empty fields each)",
+            ["rows", "MiB", "bytes/row", "insert s"],
+            [["1,000,000", used, used * 2**20 / 1e6, secs]],
+        )
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--skip-memory", action="store_true")
+    args = ap.parse_args()
+    throughput(args.seconds, args.connections)
+    list_latency()
+    if not args.skip_memory:
+        memory()
+
+
+if __name__ == "__main__":
+    main()
