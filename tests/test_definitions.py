@@ -391,3 +391,23 @@ def test_coverage_table(catalog: Catalog) -> None:
     assert "- **OIS100MI**: (none)" in lines
     mms005 = next(line for line in lines if line.startswith("| MMS005MI |"))
     assert "by hand" in mms005
+
+
+def test_catalog_cache_sees_edits_and_survives_corruption(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from simulator.m3 import catalog_cache
+
+    monkeypatch.setattr(catalog_cache, "cache_dir", lambda: tmp_path / "cache")
+    mi = tmp_path / "data" / "contracts" / "mi"
+    mi.mkdir(parents=True)
+    src = Path(__file__).resolve().parent.parent / "contracts" / "mi" / "CRS610MI.yaml"
+    target = mi / "CRS610MI.yaml"
+    target.write_text(src.read_text().replace("Customer interface", "First text"))
+    assert load_catalog(tmp_path / "data").programs["CRS610MI"].description == "First text"
+    assert load_catalog(tmp_path / "data").programs["CRS610MI"].description == "First text"
+    target.write_text(src.read_text().replace("Customer interface", "Second text, longer"))
+    assert load_catalog(tmp_path / "data").programs["CRS610MI"].description == "Second text, longer"
+    for f in (tmp_path / "cache").iterdir():
+        f.write_bytes(b"not a pickle")
+    assert load_catalog(tmp_path / "data").programs["CRS610MI"].description == "Second text, longer"

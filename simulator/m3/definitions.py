@@ -417,8 +417,24 @@ def load_program_file(path: Path, generic: dict[str, Transaction] | None = None)
     )
 
 
-def load_catalog(data_dir: Path | None = None) -> Catalog:
-    """Every program in the user's folder and the packaged one, each answering the generic set."""
+def load_catalog(data_dir: Path | None = None, *, use_cache: bool = True) -> Catalog:
+    """Every program in the user's folder and the packaged one, each answering the generic set.
+
+    Unchanged files come from the catalog cache (see catalog_cache.py); edited ones are parsed
+    and validated again.
+    """
+    if not use_cache:
+        return _load_catalog(data_dir)
+    from simulator import __version__
+    from simulator.m3.catalog_cache import cached
+
+    files = resources.files(MI_FOLDER, "*.yaml", data_dir)
+    generic_path = resources.find(GENERIC_FILE, data_dir)
+    deps = [*files, *([generic_path] if generic_path else [])]
+    return cached(deps, __version__, lambda: _load_catalog(data_dir))
+
+
+def _load_catalog(data_dir: Path | None) -> Catalog:
     generic: dict[str, Transaction] = {}
     generic_path = resources.find(GENERIC_FILE, data_dir)
     if generic_path is not None:
