@@ -80,6 +80,62 @@ def _import_swagger(args: argparse.Namespace) -> int:
     return 0
 
 
+def _control(args: argparse.Namespace) -> int:
+    """reset / seed / snapshot / restore a tenant of a running simulator, over its /_sim/ API."""
+    import httpx
+
+    base = f"{args.url.rstrip('/')}/_sim/tenants/{args.tenant}"
+    try:
+        if args.command == "reset":
+            r = httpx.post(f"{base}/reset", timeout=30)
+        elif args.command == "seed":
+            r = httpx.post(f"{base}/seed", json={"seed": args.seed}, timeout=30)
+        elif args.command == "snapshot":
+            r = httpx.get(f"{base}/snapshot", timeout=60)
+        else:
+            try:
+                body = Path(args.file).read_bytes()
+            except OSError as exc:
+                raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
+            r = httpx.put(
+                f"{base}/snapshot",
+                content=body,
+                timeout=60,
+                headers={"Content-Type": "application/json"},
+            )
+    except httpx.HTTPError as exc:
+        print(f"ionsim: error: cannot reach {args.url}: {exc}", file=sys.stderr)
+        return 1
+    if r.status_code >= 400:
+        try:
+            message = r.json().get("error", r.text)
+        except ValueError:
+            message = r.text
+        print(f"ionsim: error: {r.status_code}: {message}", file=sys.stderr)
+        return 1
+    if args.command == "snapshot":
+        if args.out:
+            Path(args.out).write_bytes(r.content)
+            print(f"wrote {args.out}", file=sys.stderr)
+        else:
+            sys.stdout.write(r.text + "\n")
+    else:
+        print(f"{args.tenant}: {r.json().get('status', 'done')}")
+    return 0
+
+
+class UsageError(IonsimError):
+    """Bad command-line input that argparse cannot see (a missing file)."""
+
+
+def _add_control(sub: argparse._SubParsersAction, name: str, help: str) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+    p = sub.add_parser(name, help=help)
+    p.add_argument("--url", default="http://127.0.0.1:8080", help="the running simulator")
+    p.add_argument("--tenant", default="DEMO_TST")
+    p.set_defaults(run=_control)
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ionsim",
@@ -130,6 +186,14 @@ def build_parser() -> argparse.ArgumentParser:
     ionapi.add_argument("--url", default="http://127.0.0.1:8080", help="the simulator's base URL")
     ionapi.add_argument("--out", help="file to write (default: print)")
     ionapi.set_defaults(run=_ionapi)
+
+    _add_control(sub, "reset", "reset a tenant of a running simulator to its seed")
+    seed = _add_control(sub, "seed", "load another seed into a tenant of a running simulator")
+    seed.add_argument("seed", metavar="NAME-or-FILE")
+    snap = _add_control(sub, "snapshot", "save a tenant's whole state from a running simulator")
+    snap.add_argument("--out", help="file to write (default: print)")
+    restore = _add_control(sub, "restore", "restore a snapshot into a running simulator")
+    restore.add_argument("file", metavar="FILE")
 
     cov = sub.add_parser("coverage", help="table of MI programs and what ionsim simulates")
     cov.add_argument("--data-dir")

@@ -214,3 +214,48 @@ def test_start_up_is_fast() -> None:
     with serving("--no-access-log") as (_, url):
         assert httpx.get(f"{url}/_sim/health").status_code == 200
     print(f"start-up to first 200: {time.perf_counter() - t:.3f} s")
+
+
+def _customers(url: str) -> set[str]:
+    snap = httpx.get(f"{url}/_sim/tenants/DEMO_TST/snapshot").json()
+    return {row["CUNO"] for row in snap["state"]["tables"]["customers"]["rows"]}
+
+
+def test_state_control_commands_against_a_running_server(tmp_path: Path) -> None:
+    with serving("--no-access-log") as (_, url):
+        saved = tmp_path / "demo.json"
+        ctl = [*IONSIM]
+        r = subprocess.run(
+            [*ctl, "snapshot", "--url", url, "--out", str(saved)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert r.returncode == 0, r.stderr
+        assert "C10001" in _customers(url)
+        r = subprocess.run(
+            [*ctl, "seed", "minimal", "--url", url], capture_output=True, text=True, timeout=30
+        )
+        assert r.returncode == 0, r.stderr
+        assert "C10001" not in _customers(url)
+        r = subprocess.run(
+            [*ctl, "restore", str(saved), "--url", url], capture_output=True, text=True, timeout=30
+        )
+        assert r.returncode == 0, r.stderr
+        assert "C10001" in _customers(url)
+        r = subprocess.run(
+            [*ctl, "reset", "--url", url, "--tenant", "NOPE"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert r.returncode == 1 and "404" in r.stderr
+        r = subprocess.run(
+            [*ctl, "restore", str(tmp_path / "missing.json"), "--url", url],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert r.returncode == 2 and "cannot read" in r.stderr
+    r = subprocess.run([*IONSIM, "reset", "--url", url], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and "cannot reach" in r.stderr

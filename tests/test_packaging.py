@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import subprocess
 import sys
 import venv
@@ -13,11 +15,28 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def docker_context(tmp_path: Path) -> Path:
+    """Exactly what the Dockerfile COPYs: the image builds from this, so the test does too."""
+    src = tmp_path / "src"
+    src.mkdir()
+    copies = re.findall(r"^COPY (\S+(?: \S+)*) (\S+)$", (ROOT / "Dockerfile").read_text(), re.M)
+    assert copies, "the Dockerfile copies nothing?"
+    for sources, _ in copies:
+        for name in sources.split():
+            path = ROOT / name
+            if path.is_dir():
+                shutil.copytree(path, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy(path, src / name)
+    return src
+
+
 @pytest.mark.slow
 def test_wheel_installs_into_a_fresh_virtualenv_and_runs(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
+    context = docker_context(tmp_path)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(context)],
         check=True,
         capture_output=True,
         timeout=300,
