@@ -1,21 +1,30 @@
 """`create_app(config)`: the one composition root of ionsim.
 
-Routes go from most to least specific: test control (`/_sim/`), then the gateway's tenant
-routes, then a catch-all that answers JSON 401/404/405 for anything else under `/{TI}/`.
-No BaseHTTPMiddleware sits on the MI hot path: it would halve throughput.
+Routes: the gateway's tenant routes first (they carry the traffic), then test control
+(`/_sim/`), then a catch-all that answers JSON 401/404/405 for anything else under `/{TI}/`.
+The MI v2 GET, most of all traffic, is answered by a pure ASGI fast path before the router;
+no BaseHTTPMiddleware sits on the hot path (it would halve throughput).
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
+from simulator.admin import events as event_routes
+from simulator.admin import orders as order_routes
 from simulator.admin import routes as admin_routes
 from simulator.clock import Clock
 from simulator.config import Config, load_config
+from simulator.events import messaging, publisher
 from simulator.gateway import routes as gateway_routes
+from simulator.gateway.fastpath import MIFastPath
 from simulator.gateway.responses import json_response
 from simulator.runtime import Simulator
 
@@ -50,14 +59,33 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> S
     """Builds the ASGI app with its own Simulator (tenants, tokens, state): apps never share."""
     config = config or load_config(env={})
     sim = Simulator(config, clock)
+    publisher.Publisher.attach(
+        sim, sink=sim.hub.publish, strict=bool(config.extra.get("strict_events", False))
+    )
     routes = [
-        *admin_routes.ROUTES,
         *gateway_routes.ROUTES,
-        *gateway_routes.EXTRA_ROUTES,
+        *messaging.ROUTES,
+        *admin_routes.ROUTES,
+        *messaging.CONTROL_ROUTES,
+        *order_routes.ROUTES,
+        *event_routes.ROUTES,
+        *publisher.ROUTES,
         gateway_routes.CATCH_ALL,
     ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        """Delivery workers run on the server's loop; shutdown drains them within a timeout."""
+        await sim.hub.start()
+        try:
+            yield
+        finally:
+            await sim.hub.stop(float(config.extra.get("drain_timeout", 5.0)))
+
     app = Starlette(
         routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(MIFastPath)],
         exception_handlers={HTTPException: _http_error, Exception: _unexpected},
     )
     app.state.sim = sim

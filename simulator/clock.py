@@ -22,6 +22,8 @@ class Clock(Protocol):
 class SimClock:
     """Wall-clock time that can be pushed forward (never back) for the whole simulator."""
 
+    realtime = True
+
     def __init__(self) -> None:
         self.offset = 0.0
 
@@ -39,6 +41,8 @@ class SimClock:
 
 class ManualClock:
     """A clock that moves only when told to."""
+
+    realtime = False
 
     def __init__(self, start: float = 1_700_000_000.0) -> None:
         self.t = start

@@ -37,6 +37,28 @@ def _catalog(data_dir: Path | None) -> Catalog:
     return _CATALOGS[key]
 
 
+def _canned(config: Config, catalog: Catalog) -> dict[tuple[str, str], list[dict[str, str]]]:
+    """Config `canned`: fixed records for transactions that have no behaviour in ionsim.
+
+    `{"CRS610MI/LstAddresses": [{"CUNO": "C10001", "ADRT": "1"}]}`: those records are answered
+    (shaped to the transaction's output fields) instead of the "not simulated" NOK.
+    """
+    spec = config.extra.get("canned") or {}
+    if not isinstance(spec, dict):
+        raise ConfigError("canned must map PROGRAM/TRANSACTION to a list of records")
+    out: dict[tuple[str, str], list[dict[str, str]]] = {}
+    for name, records in spec.items():
+        program, _, transaction = str(name).partition("/")
+        if catalog.transaction(program, transaction) is None:
+            raise ConfigError(f"canned: {name} is not a transaction of the MI catalog")
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+            raise ConfigError(f"canned: {name} must be a list of records (mappings)")
+        out[(program, transaction)] = [
+            {str(k): "" if v is None else str(v) for k, v in r.items()} for r in records
+        ]
+    return out
+
+
 @dataclass
 class Tenant:
     name: str
@@ -63,7 +85,9 @@ class Simulator:
         self.rng = random.Random(config.rng_seed)
         self.catalog: Catalog = _catalog(config.data_dir)
         handlers = {**for_programs(list(self.catalog.programs)), **load_handlers()}
-        self.engine = Engine(self.catalog, handlers, aliases=config.aliases)
+        self.engine = Engine(
+            self.catalog, handlers, aliases=config.aliases, canned=_canned(config, self.catalog)
+        )
         self.tokens = TokenService(
             self.clock,
             lifetime=config.token_lifetime,
@@ -75,6 +99,9 @@ class Simulator:
         self.sleep = asyncio.sleep
         for spec in config.tenants:
             self.create_tenant(spec)
+        from simulator.events.delivery import DeliveryHub
+
+        self.hub = DeliveryHub(self)  # webhook delivery; its workers start with the app
 
     def seed_data(self, name: str) -> dict[str, Any]:
         if name not in self._seeds:

@@ -84,7 +84,9 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def app(clock: ManualClock) -> Any:
-    return create_app(load_config(env={}, access_log=False), clock=clock)
+    return create_app(
+        load_config(env={}, access_log=False, extra={"strict_events": True}), clock=clock
+    )
 
 
 @pytest.fixture

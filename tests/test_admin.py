@@ -132,3 +132,32 @@ def test_openapi_document_lists_mi_operations(client: TestClient) -> None:
     doc = client.get("/_sim/openapi.json").json()
     assert doc["openapi"].startswith("3.")
     assert any("CRS610MI/GetBasicData" in p for p in doc["paths"])
+
+
+def test_snapshot_keeps_pending_deliveries(mi: MI) -> None:
+    import time
+
+    r = mi.client.post(
+        "/_sim/subscriptions",
+        json={
+            "url": "http://127.0.0.1:9/nobody-listens",
+            "channels": ["customer/*"],
+            "tenant": "DEMO_TST",
+        },
+    )
+    assert r.status_code == 201, r.text
+    mi.ok("CRS610MI", "Add", CUTM="TEMPLATE", CUNM="Pending AB", CUA1="Road 3")
+    deadline = time.monotonic() + 5
+    snap: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        snap = mi.client.get("/_sim/tenants/DEMO_TST/snapshot").json()
+        if snap["pendingDeliveries"]:
+            break
+        time.sleep(0.02)
+    pending = snap["pendingDeliveries"]
+    assert len(pending) == 1 and "Pending AB" in str(pending[0])
+    r = mi.client.put("/_sim/tenants/DEMO_TST/snapshot", json=snap)
+    assert r.status_code == 200, r.text
+    assert r.json()["pendingDeliveries"]["restored"] == 1
+    bad = {**snap, "pendingDeliveries": "nope"}
+    assert mi.client.put("/_sim/tenants/DEMO_TST/snapshot", json=bad).status_code == 400

@@ -283,3 +283,29 @@ def test_hostile_inputs_get_m3_answers_never_500(
     if r.status_code == 200:
         result = r.json()["results"][0]
         assert ("errorMessage" in result) or isinstance(result["records"], list)
+
+
+def test_canned_records_answer_a_transaction_without_behaviour() -> None:
+    from starlette.testclient import TestClient
+
+    from simulator import ConfigError, create_app, load_config
+
+    canned = {"CRS610MI/SearchCustomer": [{"CUNO": "C10001", "CUNM": "Nordic Outdoor AB"}]}
+    with TestClient(
+        create_app(load_config(env={}, access_log=False, extra={"canned": canned}))
+    ) as c:
+        rows = MI(c).ok("CRS610MI", "SearchCustomer", SQRY="CUNM:Nordic*")
+        assert rows[0]["CUNO"] == "C10001" and rows[0]["CUNM"] == "Nordic Outdoor AB"
+        assert all(v == "" for k, v in rows[0].items() if k not in ("CUNO", "CUNM"))
+    for bad in ({"NOPE/Thing": []}, {"CRS610MI/SearchCustomer": "x"}, ["x"]):
+        with pytest.raises(ConfigError):
+            create_app(load_config(env={}, extra={"canned": bad}))
+
+
+def test_mi_calls_get_503_while_event_delivery_is_saturated(mi: MI) -> None:
+    hub = mi.client.app.state.sim.hub  # type: ignore[attr-defined]
+    hub.max_pending = 0
+    r = mi.raw("CRS610MI", "GetBasicData", CUNO="C10001")
+    assert r.status_code == 503 and r.headers["retry-after"] == "1"
+    hub.max_pending = 100_000
+    assert mi.ok("CRS610MI", "GetBasicData", CUNO="C10001")

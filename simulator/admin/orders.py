@@ -10,6 +10,7 @@ tenant user's). A refused action (unknown order or line 404, nothing to deliver 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -59,6 +60,9 @@ def _qty(value: Any, i: int) -> Decimal:
     return qty
 
 
+_calls = itertools.count(1)
+
+
 def _run(request: Request, sim: Simulator, name: str, action: Action) -> Any:
     tenant = sim.tenant(request.path_params["ti"])
     co = request.query_params.get("cono") or tenant.defaults.get("CONO") or "100"
@@ -70,6 +74,7 @@ def _run(request: Request, sim: Simulator, name: str, action: Action) -> Any:
         now=sim.clock.now(),
         program="_sim",
         transaction=name,
+        correlation=f"{tenant.name}-sim-{next(_calls)}",
     )
     try:
         result = action(tenant.state, ctx, co, request.path_params["orno"])

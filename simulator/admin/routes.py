@@ -160,6 +160,7 @@ async def get_snapshot(request: Request, sim: Simulator) -> Any:
         "state": tenant.state.snapshot(),
         "throttle": tenant.throttle.policy.to_json(),
         "authorization": tenant.authorization.to_json(),
+        "pendingDeliveries": sim.hub.pending_for(tenant.name),
     }
 
 
@@ -182,11 +183,15 @@ async def put_snapshot(request: Request, sim: Simulator) -> Any:
         trial.restore(body["state"])
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise RequestError(f"snapshot state is malformed: {exc!r}") from None
+    pending = body.get("pendingDeliveries") or []
+    if not isinstance(pending, list):
+        raise RequestError("pendingDeliveries must be a list, as GET returns it")
+    requeued = sim.hub.restore_pending(tenant.name, pending)
     tenant.state.restore(body["state"])
     tenant.throttle.set_policy(policy)
     tenant.authorization = authz
     tenant.seed = str(body.get("seed") or tenant.seed)
-    return {"tenant": tenant.name, "status": "restored"}
+    return {"tenant": tenant.name, "status": "restored", "pendingDeliveries": requeued}
 
 
 @control

@@ -34,10 +34,15 @@ def json_response(
     return Response(orjson.dumps(body), status, headers=headers, media_type=JSON)
 
 
+def error_body(exc: GatewayError) -> bytes:
+    return orjson.dumps(
+        {
+            "status": exc.status,
+            "error": exc.error or _ERRORS.get(exc.status, "error"),
+            "message": exc.message,
+        }
+    )
+
+
 def gateway_error(exc: GatewayError) -> Response:
-    body = {
-        "status": exc.status,
-        "error": exc.error or _ERRORS.get(exc.status, "error"),
-        "message": exc.message,
-    }
-    return json_response(body, exc.status, exc.headers)
+    return Response(error_body(exc), exc.status, headers=exc.headers, media_type=JSON)

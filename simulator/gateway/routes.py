@@ -22,7 +22,7 @@ from starlette.routing import Match, Route
 from simulator.errors import GatewayError, MIError
 from simulator.gateway import oauth
 from simulator.gateway.oauth import AccessToken
-from simulator.gateway.responses import JSON, gateway_error, json_response
+from simulator.gateway.responses import JSON, error_body, gateway_error, json_response
 from simulator.m3 import metadata, wire
 from simulator.m3.engine import CallContext
 from simulator.runtime import Simulator, Tenant
@@ -32,21 +32,25 @@ MAX_BODY = 4 * 1024 * 1024
 
 
 def _unauthorized(message: str) -> GatewayError:
+    safe = message.replace('"', "'").encode("ascii", "replace").decode()
     return GatewayError(
         401,
         message,
         error="invalid_token",
-        headers={
-            "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{message}"'
-        },
+        headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{safe}"'},
     )
 
 
 async def admit(request: Request) -> tuple[Simulator, Tenant, AccessToken]:
     """Token, then throttle: raises GatewayError (401/429) or returns who is calling."""
     sim: Simulator = request.app.state.sim
-    ti = request.path_params["ti"]
     auth = request.headers.get("authorization", "")
+    tenant, access = await admit_call(sim, request.path_params["ti"], auth)
+    return sim, tenant, access
+
+
+async def admit_call(sim: Simulator, ti: str, auth: str) -> tuple[Tenant, AccessToken]:
+    """The gateway's checks on an `Authorization` header value, for routes and the fast path."""
     scheme, _, token = auth.partition(" ")
     if not auth:
         raise _unauthorized("Bearer token is missing")
@@ -56,6 +60,13 @@ async def admit(request: Request) -> tuple[Simulator, Tenant, AccessToken]:
     tenant = sim.tenants.get(ti)
     if tenant is None:
         raise _unauthorized(f"The access token is not valid for tenant {ti}")
+    if sim.hub.saturated:
+        raise GatewayError(
+            503,
+            "ionsim's event delivery queue is full: retry when webhooks have caught up",
+            error="service_unavailable",
+            headers={"Retry-After": "1"},
+        )
     decision = tenant.throttle.check(access.client_id, access.user)
     if not decision.allowed:
         raise GatewayError(
@@ -67,7 +78,7 @@ async def admit(request: Request) -> tuple[Simulator, Tenant, AccessToken]:
         )
     if decision.delay_s > 0:
         await sim.sleep(decision.delay_s)
-    return sim, tenant, access
+    return tenant, access
 
 
 def run(
@@ -107,17 +118,31 @@ def _split(params: Mapping[str, str]) -> tuple[dict[str, str], wire.OutputOption
     return fields, wire.parse_options(params)
 
 
-async def execute_v2(request: Request) -> Response:
+async def v2_single(
+    sim: Simulator, ti: str, program: str, transaction: str, auth: str, params: Mapping[str, str]
+) -> tuple[int, dict[str, str], bytes]:
+    """One v2 GET, as (status, headers, body): shared by the route and the ASGI fast path."""
     try:
-        sim, tenant, access = await admit(request)
+        tenant, access = await admit_call(sim, ti, auth)
     except GatewayError as exc:
-        return gateway_error(exc)
-    program = request.path_params["program"]
-    transaction = request.path_params["transaction"]
-    fields, opts = _split(request.query_params)
+        return exc.status, exc.headers, error_body(exc)
+    fields, opts = _split(params)
     records, error = run(sim, tenant, access, program, transaction, fields, opts)
     result = wire.v2_result(transaction, records, error, fields if opts.extendedresult else None)
-    return Response(wire.v2_body([result], opts.pretty), media_type=JSON)
+    return 200, {}, wire.v2_body([result], opts.pretty)
+
+
+async def execute_v2(request: Request) -> Response:
+    p = request.path_params
+    status, headers, body = await v2_single(
+        request.app.state.sim,
+        p["ti"],
+        p["program"],
+        p["transaction"],
+        request.headers.get("authorization", ""),
+        request.query_params,
+    )
+    return Response(body, status, headers=headers, media_type=JSON)
 
 
 async def execute_bulk(request: Request) -> Response:
@@ -250,7 +275,9 @@ ROUTES = [
 
 async def fallback(request: Request) -> Response:
     """Whatever no route serves: 405 when the path exists with another method, else 401/404."""
-    for route in ROUTES + list(EXTRA_ROUTES):
+    for route in request.app.router.routes:
+        if route is CATCH_ALL or not isinstance(route, Route):
+            continue
         match, _ = route.matches(request.scope)
         if match == Match.PARTIAL:
             allow = ", ".join(sorted(route.methods or ()))
@@ -268,8 +295,6 @@ async def fallback(request: Request) -> Response:
     return gateway_error(GatewayError(404, f"no API at {request.url.path}"))
 
 
-# Routes added by other parts (ION messaging), also consulted for 405 by `fallback`.
-EXTRA_ROUTES: list[Route] = []
 CATCH_ALL = Route(
     "/{ti}/{rest:path}",
     fallback,

@@ -33,6 +33,7 @@ SEED_NAMES: dict[tuple[str, str], tuple[str, str, str]] = {
     ("MMS200MI", "LstByNumber"): ("MMS200MI", "LstItmByItm", "MMS200MI/LstItmByItm"),
 }
 
+_ONLY_STR = {str}
 _NUMBER = re.compile(r"^-?([0-9]*)(?:\.([0-9]*))?$")
 
 
@@ -139,7 +140,8 @@ class Engine:
         handler = self.handlers.get((program, transaction))
         if handler is None:
             if (program, transaction) in self.canned:
-                return [dict(r) for r in self.canned[(program, transaction)]]
+                rows = self.canned[(program, transaction)]
+                return shape_output(trx, rows, ctx.maxrecs if trx.list else 0)
             raise NotSimulated(program, transaction)
         clean = validate_input(trx, fields)
         ctx.changes = []
@@ -219,7 +221,7 @@ def shape_output(trx: Transaction, out: Any, limit: int = 0) -> list[Record]:
     out = []
     for row in rows:
         rec = dict(zip(names, map(row.get, names, repeat("")), strict=True))
-        if not all(type(v) is str for v in rec.values()):
+        if set(map(type, rec.values())) != _ONLY_STR:
             rec = {k: _text(v) for k, v in rec.items()}
         out.append(rec)
     return out
