@@ -86,7 +86,16 @@ def _control(args: argparse.Namespace) -> int:
 
     base = f"{args.url.rstrip('/')}/_sim/tenants/{args.tenant}"
     try:
-        if args.command == "reset":
+        if args.command == "subscribe":
+            body: dict[str, object] = {"url": args.webhook, "format": args.format}
+            if args.channels:
+                body["channels"] = args.channels
+            if args.only_tenant:
+                body["tenant"] = args.tenant
+            if args.secret:
+                body["secret"] = args.secret
+            r = httpx.post(f"{args.url.rstrip('/')}/_sim/subscriptions", json=body, timeout=30)
+        elif args.command == "reset":
             r = httpx.post(f"{base}/reset", timeout=30)
         elif args.command == "seed":
             r = httpx.post(f"{base}/seed", json={"seed": args.seed}, timeout=30)
@@ -113,6 +122,9 @@ def _control(args: argparse.Namespace) -> int:
             message = r.text
         print(f"ionsim: error: {r.status_code}: {message}", file=sys.stderr)
         return 1
+    if args.command == "subscribe":
+        print(r.json()["id"])
+        return 0
     if args.command == "snapshot":
         if args.out:
             Path(args.out).write_bytes(r.content)
@@ -173,6 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="answer invented seed names (OIS100MI/AddHead...) as their real transaction",
     )
     serve.add_argument(
+        "--subscribe",
+        action="append",
+        metavar="WEBHOOK_URL",
+        help="deliver every event of every tenant to this webhook (repeatable)",
+    )
+    serve.add_argument(
         "--no-access-log",
         dest="access_log",
         action="store_false",
@@ -194,6 +212,20 @@ def build_parser() -> argparse.ArgumentParser:
     snap.add_argument("--out", help="file to write (default: print)")
     restore = _add_control(sub, "restore", "restore a snapshot into a running simulator")
     restore.add_argument("file", metavar="FILE")
+
+    subscribe = _add_control(sub, "subscribe", "subscribe a webhook to a running simulator")
+    subscribe.add_argument("webhook", metavar="WEBHOOK_URL")
+    subscribe.add_argument(
+        "--channel",
+        action="append",
+        dest="channels",
+        help="channel or wildcard (customer/*); repeat; default all",
+    )
+    subscribe.add_argument(
+        "--only-tenant", action="store_true", help="only the events of --tenant (default: all)"
+    )
+    subscribe.add_argument("--secret", help="sign each body: X-Ionsim-Signature: sha256=<hmac>")
+    subscribe.add_argument("--format", choices=["json", "bod-xml"], default="json")
 
     cov = sub.add_parser("coverage", help="table of MI programs and what ionsim simulates")
     cov.add_argument("--data-dir")

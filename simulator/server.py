@@ -13,6 +13,7 @@ import signal
 import socket
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 
 from simulator.config import Config, load_config
 
@@ -34,7 +35,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
-    return load_config(
+    config = load_config(
         args.config,
         host=args.host,
         port=args.port,
@@ -47,6 +48,14 @@ def config_from_args(args: argparse.Namespace) -> Config:
         aliases=args.aliases,
         access_log=args.access_log,
     )
+    if args.subscribe:
+        extra = dict(config.extra)
+        extra["subscriptions"] = [
+            *(extra.get("subscriptions") or []),
+            *({"url": url} for url in args.subscribe),
+        ]
+        config = replace(config, extra=extra)
+    return config
 
 
 def _server_class(ready: str) -> type:
