@@ -376,7 +376,7 @@ def load_contract_file(path: Path) -> Contract:
 
 def parse_contract(text: bytes | str, file: str = CONTRACT) -> Contract:
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -8,7 +8,6 @@ now rather than a silent non-delivery later. Only `url` is required.
 from __future__ import annotations
 
 import fnmatch
-import functools
 import itertools
 import re
 from collections.abc import Iterable, Mapping
@@ -113,20 +112,15 @@ class Subscription:
         }
 
 
-@functools.cache
 def contract_channels(data_dir: Path | None = None) -> frozenset[str]:
-    """Channel names of the events contract (empty if it cannot be read: no check then)."""
-    from simulator import resources
+    """Channel names of the events contract (the loaded, cached one; empty if it is unusable:
+    the contract's own loader reports that at start-up)."""
+    from simulator.errors import ContractError
+    from simulator.events.contract import load_contract
 
-    path = resources.find("contracts/ion-events.asyncapi.yaml", data_dir)
-    if path is None:
-        return frozenset()
     try:
-        import yaml
-
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return frozenset(doc.get("channels") or {})
-    except Exception:
+        return frozenset(load_contract(data_dir).channels)
+    except ContractError:
         return frozenset()
 
 
