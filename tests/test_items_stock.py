@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from simulator.m3 import stock
+from simulator.m3 import numbers, stock
 from simulator.m3.engine import CallContext
 from simulator.m3.seed import apply_seed, load_seed
 from simulator.m3.store import TenantState
@@ -76,7 +76,7 @@ def test_add_then_get_item(mi: Any, itno: str, weight: Decimal) -> None:
     assert mi.ok("MMS200MI", "AddItmBasic", ITNO=itno, NEWE=str(weight), **ITEM) == []
     [item] = mi.ok("MMS200MI", "GetItmBasic", ITNO=itno)
     assert item["ITNO"] == itno and item["ITDS"] == ITEM["ITDS"] and item["STAT"] == "20"
-    assert item["NEWE"] == stock.fmt(weight)
+    assert item["NEWE"] == numbers.fmt(weight)
     assert item["RENM"] == "ionsim service account" and item["RGDT"] == item["LMDT"]
     assert mi.ok("MMS200MI", "Get", ITNO=itno)[0]["CHNO"] == "1"
     err = mi.nok("MMS200MI", "AddItmBasic", ITNO=itno, **ITEM)
@@ -242,7 +242,7 @@ class StockMachine(RuleBasedStateMachine):
 
     def _bal(self, whlo: str, itno: str) -> tuple[Decimal, Decimal, Decimal]:
         row = stock.balance(self.st, "100", whlo, itno) or {}
-        return tuple(stock.num(row.get(k)) for k in ("STQT", "ALQT", "AVAL"))  # type: ignore[return-value]
+        return tuple(numbers.num(row.get(k)) for k in ("STQT", "ALQT", "AVAL"))  # type: ignore[return-value]
 
     @rule(whlo=st.sampled_from(WAREHOUSES), itno=st.sampled_from(ITEMS), qty=QTY)
     def allocate(self, whlo: str, itno: str, qty: Decimal) -> None:

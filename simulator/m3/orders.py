@@ -25,7 +25,7 @@ from typing import Any
 from simulator.m3 import stock
 from simulator.m3.behaviours import bump_change, nok
 from simulator.m3.engine import CallContext
-from simulator.m3.stock import ZERO, fmt, num
+from simulator.m3.numbers import ZERO, fmt, num
 from simulator.m3.store import Record, TenantState
 from simulator.m3.tables import table
 

@@ -14,25 +14,12 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 from simulator.m3.engine import CallContext
+from simulator.m3.numbers import ZERO, fmt, num
 from simulator.m3.store import Record, TenantState
 from simulator.m3.tables import table
 
-ZERO = Decimal(0)
 # MITBAL quantities MI answers as "0" even when nothing ever touched them.
 _ZERO_FIELDS = ("QUQT", "RJQT", "PLQT", "ORQT", "REQT", "RLQT", "REQP", "EXQT")
-
-
-def num(value: str | None) -> Decimal:
-    """A stored M3 number as Decimal (blank is zero)."""
-    return Decimal(value) if value else ZERO
-
-
-def fmt(value: Decimal) -> str:
-    """A Decimal as MI writes numbers: "12.5", "100", "0", never "1E+2" or "12.50"."""
-    text = format(value.normalize(), "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
 
 
 def balance(st: TenantState, cono: str, whlo: str, itno: str) -> Record | None:
@@ -192,8 +179,3 @@ def _recompute(st: TenantState, ctx: CallContext, cono: str, whlo: str, itno: st
     row.update(STQT=fmt(stqt), ALQT=fmt(alqt), AVAL=fmt(stqt - alqt), LMDT=ctx.today())
     row["CHN2"] = str(int(row.get("CHN2") or "0") + 1)
     ctx.emit("inventory", "change", (cono, whlo, itno), row)
-
-
-def clean_numbers(f: dict[str, str], names: frozenset[str] | set[str]) -> dict[str, str]:
-    """Numeric input as M3 stores it ("007" -> "7", "1.50" -> "1.5"); the engine checked it."""
-    return {k: fmt(Decimal(v)) if k in names and v else v for k, v in f.items()}

@@ -16,7 +16,8 @@ from decimal import Decimal
 from simulator.m3.behaviours import cono, divi, listing, must_get, nok
 from simulator.m3.engine import CallContext
 from simulator.m3.handlers import handler
-from simulator.m3.handlers.pps370mi import dec, fmt, whole
+from simulator.m3.numbers import fmt, whole
+from simulator.m3.numbers import num as dec
 from simulator.m3.store import Record, TenantState
 from simulator.m3.tables import table
 

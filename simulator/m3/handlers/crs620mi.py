@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from simulator.m3 import stock
 from simulator.m3.behaviours import (
     apply_changes,
     bump_change,
@@ -20,6 +19,7 @@ from simulator.m3.behaviours import (
 )
 from simulator.m3.engine import CallContext
 from simulator.m3.handlers import handler
+from simulator.m3.numbers import clean_numbers
 from simulator.m3.store import Record, TenantState
 from simulator.m3.tables import table
 
@@ -66,7 +66,7 @@ def _check_status(f: dict[str, str]) -> None:
 @handler("CRS620MI", "AddSupplier")
 def add_supplier(st: TenantState, f: dict[str, str], ctx: CallContext) -> Record:
     """A complete supplier is definite (20) unless STAT says otherwise."""
-    f = stock.clean_numbers(f, NUMERIC)
+    f = clean_numbers(f, NUMERIC)
     co = ctx.cono
     suppliers = table(st, "suppliers")
     must_be_new(suppliers, (co, f["SUNO"]), "SUNO")
@@ -96,7 +96,7 @@ def lst_by_number(st: TenantState, f: dict[str, str], ctx: CallContext) -> Itera
 
 @handler("CRS620MI", "UpdSupplier")
 def upd_supplier(st: TenantState, f: dict[str, str], ctx: CallContext) -> None:
-    f = stock.clean_numbers(f, NUMERIC)
+    f = clean_numbers(f, NUMERIC)
     co = ctx.cono
     row = must_get(table(st, "suppliers"), (co, f["SUNO"]), "WSU0103", f["SUNO"], "SUNO")
     _check_status(f)

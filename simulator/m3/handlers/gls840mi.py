@@ -12,7 +12,7 @@ from __future__ import annotations
 from simulator.m3.behaviours import divi, listing, must_be_new, nok
 from simulator.m3.engine import CallContext
 from simulator.m3.handlers import handler
-from simulator.m3.handlers.pps370mi import whole
+from simulator.m3.numbers import whole
 from simulator.m3.store import Record, TenantState
 from simulator.m3.tables import table
 

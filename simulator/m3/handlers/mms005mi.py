@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from simulator.m3 import stock
 from simulator.m3.behaviours import apply_changes, bump_change, must_be_new, must_get, nok
 from simulator.m3.engine import CallContext
 from simulator.m3.handlers import handler
+from simulator.m3.numbers import ZERO, clean_numbers, fmt, num
 from simulator.m3.store import Record, TenantState
 from simulator.m3.tables import table
 
@@ -78,7 +78,7 @@ def _check_facility(st: TenantState, co: str, faci: str) -> str:
 
 @handler("MMS005MI", "AddWarehouse")
 def add_warehouse(st: TenantState, f: dict[str, str], ctx: CallContext) -> None:
-    f = stock.clean_numbers(f, NUMERIC)
+    f = clean_numbers(f, NUMERIC)
     co = ctx.cono
     warehouses = table(st, "warehouses")
     if not f.get("WHLO"):
@@ -127,12 +127,12 @@ def lst_warehouses(st: TenantState, f: dict[str, str], ctx: CallContext) -> Iter
 
 @handler("MMS005MI", "UpdWarehouse")
 def upd_warehouse(st: TenantState, f: dict[str, str], ctx: CallContext) -> None:
-    f = stock.clean_numbers(f, NUMERIC)
+    f = clean_numbers(f, NUMERIC)
     co = ctx.cono
     row = must_get(table(st, "warehouses"), (co, f["WHLO"]), "WWH0103", f["WHLO"], "WHLO")
     changes: Record = {}
     if f.get("FACI") and f["FACI"] != row.get("FACI"):
-        if stock.num(_stock_held(st, co, f["WHLO"])):
+        if num(_stock_held(st, co, f["WHLO"])):
             raise nok(
                 "WFA0110",
                 field="FACI",
@@ -148,10 +148,10 @@ def _stock_held(st: TenantState, co: str, whlo: str) -> str:
     """The on-hand plus allocated quantity of a warehouse, as an M3 number."""
     iw = table(st, "item_warehouses")
     total = sum(
-        (stock.num(r.get("STQT")) + stock.num(r.get("ALQT")) for r in iw.scan(iw.key(co, whlo))),
-        stock.ZERO,
+        (num(r.get("STQT")) + num(r.get("ALQT")) for r in iw.scan(iw.key(co, whlo))),
+        ZERO,
     )
-    return stock.fmt(total)
+    return fmt(total)
 
 
 @handler("MMS005MI", "DltWarehouse")
@@ -160,7 +160,7 @@ def dlt_warehouse(st: TenantState, f: dict[str, str], ctx: CallContext) -> None:
     co, whlo = ctx.cono, f["WHLO"]
     warehouses = table(st, "warehouses")
     row = must_get(warehouses, (co, whlo), "WWH0103", whlo, "WHLO")
-    if stock.num(_stock_held(st, co, whlo)):
+    if num(_stock_held(st, co, whlo)):
         raise nok("WWH0110", field="WHLO", message=f"Warehouse {whlo} has stock balances")
     for name in ("balances", "item_warehouses"):
         t = table(st, name)

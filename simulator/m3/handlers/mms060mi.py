@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from simulator.m3 import stock
 from simulator.m3.behaviours import cono, must_get, nok
 from simulator.m3.engine import CallContext
 from simulator.m3.handlers import handler
+from simulator.m3.numbers import num
 from simulator.m3.store import Record, TenantState
 from simulator.m3.tables import table
 
@@ -83,7 +83,7 @@ def _selected(row: Record, f: dict[str, str]) -> bool:
         return False
     if f.get("TSLT") and row.get("SLTP", "") > f["TSLT"]:
         return False
-    return not (f.get("XM10") == "1" and not stock.num(row.get("MVB1")))
+    return not (f.get("XM10") == "1" and not num(row.get("MVB1")))
 
 
 @handler("MMS060MI", "Get")

@@ -20,6 +20,7 @@ from simulator.m3.behaviours import (
 )
 from simulator.m3.engine import CallContext
 from simulator.m3.handlers import handler
+from simulator.m3.numbers import clean_numbers, num
 from simulator.m3.store import Record, TenantState
 from simulator.m3.tables import table
 
@@ -131,7 +132,7 @@ def _check_codes(f: dict[str, str]) -> None:
 
 @handler("MMS200MI", "AddItmBasic")
 def add_itm_basic(st: TenantState, f: dict[str, str], ctx: CallContext) -> None:
-    f = stock.clean_numbers(f, NUMERIC)
+    f = clean_numbers(f, NUMERIC)
     co = cono(f, ctx)
     items = table(st, "items")
     must_be_new(items, (co, f["ITNO"]), "ITNO")
@@ -158,7 +159,7 @@ def lst_itm_by_itm(st: TenantState, f: dict[str, str], ctx: CallContext) -> Iter
 
 @handler("MMS200MI", "UpdItmBasic")
 def upd_itm_basic(st: TenantState, f: dict[str, str], ctx: CallContext) -> None:
-    f = stock.clean_numbers(f, NUMERIC)
+    f = clean_numbers(f, NUMERIC)
     co = cono(f, ctx)
     row = _item(st, co, f["ITNO"])
     if f.get("CHNO") and f["CHNO"] != row.get("CHNO", ""):
@@ -174,7 +175,7 @@ def dlt_itm(st: TenantState, f: dict[str, str], ctx: CallContext) -> None:
     co, itno = cono(f, ctx), f["ITNO"]
     row = _item(st, co, itno)
     mitbal = [r for r in table(st, "item_warehouses").scan((co,)) if r.get("ITNO") == itno]
-    held = next((r for r in mitbal if stock.num(r.get("STQT")) or stock.num(r.get("ALQT"))), None)
+    held = next((r for r in mitbal if num(r.get("STQT")) or num(r.get("ALQT"))), None)
     if held is not None:
         raise nok(
             "WIT0121",

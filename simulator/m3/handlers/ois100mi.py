@@ -26,7 +26,7 @@ from simulator.m3 import orders, stock
 from simulator.m3.behaviours import cono, must_get, nok
 from simulator.m3.engine import CallContext
 from simulator.m3.handlers import handler
-from simulator.m3.stock import ZERO, fmt, num
+from simulator.m3.numbers import ZERO, fmt, num
 from simulator.m3.store import Record, Table, TenantState
 from simulator.m3.tables import table
 

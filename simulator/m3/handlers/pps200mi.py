@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from simulator.m3.behaviours import cono, listing, nok
 from simulator.m3.engine import CallContext
 from simulator.m3.handlers import handler
-from simulator.m3.handlers.pps370mi import new_line, po_totals, whole
+from simulator.m3.handlers.pps370mi import new_line, po_totals
+from simulator.m3.numbers import whole
 from simulator.m3.store import Record, TenantState
 from simulator.m3.tables import table
 

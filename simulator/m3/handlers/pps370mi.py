@@ -18,6 +18,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from simulator.m3.behaviours import cono, listing, must_get, nok
 from simulator.m3.engine import CallContext
 from simulator.m3.handlers import handler
+from simulator.m3.numbers import fmt, whole
+from simulator.m3.numbers import num as dec
 from simulator.m3.store import Record, Table, TenantState
 from simulator.m3.tables import table
 
@@ -26,24 +28,6 @@ LINE_STATUS = "20"
 CENT = Decimal("0.01")
 # Fields the supplier (CIDMAS/CIDVEN) lends a new PO head when the input leaves them blank.
 _FROM_SUPPLIER = ("CUCD", "LNCD", "TEPY", "PYME", "MODL", "TEDL", "TEAF", "TEPA", "ORTY", "BUYE")
-
-
-def dec(value: str | None) -> Decimal:
-    return Decimal(value) if value else Decimal(0)
-
-
-def fmt(value: Decimal) -> str:
-    """A Decimal as MI writes numbers: "12.5", "100", "0" (never "1E+2" or "12.50")."""
-    text = format(value.normalize(), "f")
-    return "0" if text in ("-0", "") else text
-
-
-def whole(f: Mapping[str, str], name: str, default: str = "0") -> str:
-    """An integer input (line numbers, CONO) as MI writes it; "1.5" is refused like M3 does."""
-    value = dec(f.get(name) or default)
-    if value < 0 or value != value.to_integral_value():
-        raise nok("WNU0101", field=name, message=f"Field {name}: {f[name]} is not a whole number")
-    return fmt(value)
 
 
 def entry_heads(st: TenantState) -> Table:
