@@ -197,6 +197,25 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="do not log each request (faster)",
     )
+    serve.add_argument(
+        "--admin-token",
+        help="require this token (Authorization: Bearer or X-Ionsim-Admin-Token) on /_sim/* "
+        "and /metrics; for shared instances (or IONSIM_ADMIN_TOKEN)",
+    )
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        dest="cors_origins",
+        metavar="ORIGIN",
+        help="allow browser calls from this origin (repeat; default: CORS off)",
+    )
+    serve.add_argument(
+        "--fault-header",
+        action="store_true",
+        default=None,
+        help="honour per-request X-Ionsim-Fault headers (503, 429, drop, hang, delay=MS)",
+    )
+    serve.add_argument("--faults", metavar="FILE", help='fault rules file {"rules": [...]}')
     serve.set_defaults(run=_serve)
 
     ionapi = sub.add_parser("ionapi", help="write a tenant's .ionapi credentials file")
@@ -242,6 +261,12 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("files", nargs="+", metavar="FILE")
     imp.add_argument("--out", default="contracts/mi", help="folder for the YAML files")
     imp.set_defaults(run=_import_swagger)
+    from simulator.ops_cli import register as register_ops
+
+    register_ops(sub)
+    from simulator.qa_cli import register as register_qa
+
+    register_qa(sub)
     return parser
 
 

@@ -46,6 +46,11 @@ class Config:
     aliases: bool = False
     access_log: bool = True
     rng_seed: int | None = None
+    admin_token: str | None = field(default=None, repr=False)
+    cors_origins: tuple[str, ...] = ()
+    fault_header: bool = False
+    faults: Any = None
+    journal_size: int = 10_000
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -59,6 +64,8 @@ class Config:
             raise ConfigError(f"port {self.port} is out of range 0..65535")
         if self.token_lifetime <= 0 or self.refresh_token_lifetime <= 0:
             raise ConfigError("token lifetimes must be positive numbers of seconds")
+        if self.journal_size < 1:
+            raise ConfigError("journal_size must be at least 1")
 
 
 _ENV: dict[str, str] = {
@@ -74,6 +81,10 @@ _ENV: dict[str, str] = {
     "IONSIM_ALIASES": "aliases",
     "IONSIM_ACCESS_LOG": "access_log",
     "IONSIM_RNG_SEED": "rng_seed",
+    "IONSIM_ADMIN_TOKEN": "admin_token",
+    "IONSIM_CORS_ORIGINS": "cors_origins",
+    "IONSIM_FAULT_HEADER": "fault_header",
+    "IONSIM_JOURNAL_SIZE": "journal_size",
 }
 _KNOWN = {f.name for f in fields(Config)}
 
@@ -100,9 +111,16 @@ def _coerce(name: str, value: Any) -> Any:
             if not tenants:
                 raise ConfigError("at least one tenant is needed")
             return tenants
-        if name in ("port", "token_lifetime", "refresh_token_lifetime", "rng_seed"):
+        if name in ("port", "token_lifetime", "refresh_token_lifetime", "rng_seed", "journal_size"):
             return None if value is None and name == "rng_seed" else int(value)
-        if name in ("random_credentials", "aliases", "access_log"):
+        if name == "cors_origins":
+            items = value.split(",") if isinstance(value, str) else value
+            return tuple(str(o).strip().rstrip("/") for o in items if str(o).strip())
+        if name == "admin_token":
+            return str(value) if value else None
+        if name == "faults":
+            return _faults(value)
+        if name in ("random_credentials", "aliases", "access_log", "fault_header"):
             if isinstance(value, str):
                 if value.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
                     raise ValueError(value)
@@ -113,6 +131,18 @@ def _coerce(name: str, value: Any) -> Any:
         return value
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"config value {name}={value!r} is invalid ({exc})") from None
+
+
+def _faults(value: Any) -> Any:
+    """Fault rules inline (`faults: [...]` or `{rules: [...]}`) or a file name holding them."""
+    if isinstance(value, str | Path):
+        data = read_file(Path(value)) if str(value).endswith((".json", ".yaml", ".yml")) else None
+        if data is None:
+            raise ConfigError(f"faults: {value!r} is not a .json/.yaml file of fault rules")
+        return data.get("rules", data) if isinstance(data, dict) else data
+    if isinstance(value, Mapping):
+        return value.get("rules", value)
+    return value
 
 
 def read_file(path: Path) -> dict[str, Any]:

@@ -100,6 +100,9 @@ class Simulator:
         for spec in config.tenants:
             self.create_tenant(spec)
         from simulator.events.delivery import DeliveryHub
+        from simulator.ops import Ops
+
+        self.ops = Ops(self)  # faults, journal, metrics: before the hub, which reports to it
 
         self.hub = DeliveryHub(self)  # webhook delivery; its workers start with the app
 

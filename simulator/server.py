@@ -47,6 +47,10 @@ def config_from_args(args: argparse.Namespace) -> Config:
         token_lifetime=args.token_lifetime,
         aliases=args.aliases,
         access_log=args.access_log,
+        admin_token=getattr(args, "admin_token", None),
+        cors_origins=getattr(args, "cors_origins", None),
+        fault_header=getattr(args, "fault_header", None),
+        faults=getattr(args, "faults", None),
     )
     if args.subscribe:
         extra = dict(config.extra)

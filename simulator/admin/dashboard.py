@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from simulator.admin.routes import control
 from simulator.errors import RequestError
+from simulator.gateway.responses import json_response
 from simulator.m3.tables import TABLES
 from simulator.runtime import Simulator
 
@@ -86,7 +87,7 @@ async def index_slash(request: Request) -> Response:
 async def asset(request: Request) -> Response:
     name = request.path_params["name"]
     if name not in _ASSETS:  # a fixed list: no path ever reaches the file system
-        return Response(b"not found", status_code=404, media_type="text/plain")
+        return json_response({"error": f"no dashboard file {name!r}"}, 404)
     return Response(_read(name), media_type=_ASSETS[name], headers=_HEADERS)
 
 

@@ -75,6 +75,7 @@ class DeliveryHub:
     ) -> None:
         self.clock = sim.clock
         self.config = sim.config
+        self.ops = getattr(sim, "ops", None)  # journal and metrics of each attempt
         self.rng = random.Random(sim.rng.getrandbits(64))
         self.workers, self.max_pending = workers, max_pending
         self.dlq_cap, self.tick = dlq_cap, tick
@@ -242,17 +243,24 @@ class DeliveryHub:
         except SendError as exc:
             status, latency, error = 0, exc.latency, exc.reason
         d.attempts.append((at, status, error, round(latency * 1000, 3)))
+        ops = self.ops
         if not error:
             self.log.add(self.clock.now(), "delivered", d, n, status, "", latency)
             self.stats.count(d, "delivered")
+            if ops is not None:
+                ops.delivery(d, n, at, status, "", latency, "delivered")
             return True
         self.log.add(self.clock.now(), "failed", d, n, status, error, latency)
         self.stats.count(d, "failed")
         if n >= sub.retry.max_attempts:
             self._dead(d, f"{n} attempts failed, last: {error}")
+            if ops is not None:
+                ops.delivery(d, n, at, status, error, latency, "dead-lettered")
             return True
         self.stats.count(d, "retried")
         d.due = self.clock.now() + sub.retry.delay(n, self.rng)
+        if ops is not None:
+            ops.delivery(d, n, at, status, error, latency, "retrying")
         return False
 
     def _dead(self, d: Delivery, reason: str) -> None:

@@ -40,6 +40,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from simulator.errors import GatewayError, OAuthError
+from simulator.ops.journal import CURRENT
 
 if TYPE_CHECKING:
     from simulator.clock import Clock
@@ -280,6 +281,10 @@ class TokenService:
             raise _invalid_token("The access token has expired")
         return record
 
+    def lookup(self, token: str) -> AccessToken | None:
+        """The record of an access token, whatever its state (fault rules match its client)."""
+        return self._access.get(token)
+
     def expire(self, token_or_jti: str) -> None:
         """Make an access token (by value or jti) or a refresh token expire now."""
         now = self.clock.now()
@@ -472,6 +477,13 @@ def _authenticate_client(
     return tenant, creds.ci
 
 
+def _note(**fields: str) -> None:
+    """Adds what the journal may keep (grant type, client id, OAuth error; never a secret)."""
+    rec = CURRENT.get()
+    if rec is not None:
+        rec.update(fields)
+
+
 async def token_endpoint(request: Request) -> Response:
     """`POST /{ti}/as/token.oauth2`: password, client_credentials and refresh_token grants."""
     basic = _uses_basic(request)
@@ -480,8 +492,10 @@ async def token_endpoint(request: Request) -> Response:
         grant_type = params.get("grant_type")
         if not grant_type:
             raise _missing("grant_type")
+        _note(grant=grant_type[:64], clientId=params.get("client_id", "")[:128])
         tenant, client_id = _authenticate_client(request, params)
         assert client_id is not None
+        _note(clientId=client_id)
         tokens: TokenService = request.app.state.sim.tokens
         if grant_type == "refresh_token":
             refresh_token = params.get("refresh_token")
@@ -509,6 +523,7 @@ async def token_endpoint(request: Request) -> Response:
                 400, "unsupported_grant_type", f"The grant type {shown!r} is not supported"
             )
     except OAuthError as exc:
+        _note(oauthError=exc.error)
         return _error(exc, basic=basic)
     return _json(200, body)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
+from time import perf_counter
 from typing import Any
 
 import orjson
@@ -25,6 +26,7 @@ from simulator.gateway.oauth import AccessToken
 from simulator.gateway.responses import JSON, error_body, gateway_error, json_response
 from simulator.m3 import metadata, wire
 from simulator.m3.engine import CallContext
+from simulator.ops.journal import CURRENT
 from simulator.runtime import Simulator, Tenant
 
 _ids = itertools.count(1)
@@ -57,6 +59,9 @@ async def admit_call(sim: Simulator, ti: str, auth: str) -> tuple[Tenant, Access
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthorized("Authorization header is not a Bearer token")
     access = sim.tokens.authenticate(token.strip(), ti)
+    rec = CURRENT.get()
+    if rec is not None:
+        rec["access"] = access
     tenant = sim.tenants.get(ti)
     if tenant is None:
         raise _unauthorized(f"The access token is not valid for tenant {ti}")
@@ -68,6 +73,8 @@ async def admit_call(sim: Simulator, ti: str, auth: str) -> tuple[Tenant, Access
             headers={"Retry-After": "1"},
         )
     decision = tenant.throttle.check(access.client_id, access.user)
+    if rec is not None:
+        rec["throttle"] = decision
     if not decision.allowed:
         raise GatewayError(
             429,
@@ -90,7 +97,37 @@ def run(
     fields: Mapping[str, str],
     opts: wire.OutputOptions,
 ) -> tuple[list[dict[str, str]] | None, MIError | None]:
-    """One transaction through authorization and the engine; a NOK is returned, not raised."""
+    """One transaction through authorization and the engine; a NOK is returned, not raised.
+
+    Under a gateway request (`CURRENT` set by the ops middleware) a `nok` fault rule may answer
+    instead, and the outcome is counted and journaled."""
+    rec = CURRENT.get()
+    if rec is None:
+        return _run(sim, tenant, access, program, transaction, fields, opts)
+    t0 = perf_counter()
+    ops = sim.ops
+    error, fault = (
+        ops.nok_fault(rec, tenant.name, access.client_id, program, transaction)
+        if ops.faults.nok or "force_nok" in rec
+        else (None, None)
+    )
+    if error is None:
+        records, error = _run(sim, tenant, access, program, transaction, fields, opts)
+    else:
+        records = None
+    ops.mi_call(rec, tenant.name, program, transaction, fields, records, error, t0, fault)
+    return records, error
+
+
+def _run(
+    sim: Simulator,
+    tenant: Tenant,
+    access: AccessToken,
+    program: str,
+    transaction: str,
+    fields: Mapping[str, str],
+    opts: wire.OutputOptions,
+) -> tuple[list[dict[str, str]] | None, MIError | None]:
     defaults = tenant.defaults
     ctx = CallContext(
         tenant=tenant.name,
