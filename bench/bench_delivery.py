@@ -1,6 +1,7 @@
 """Webhook delivery throughput: ionsim's Sender vs aiohttp vs a bare raw sender, and the hub.
 
     python bench/bench_delivery.py [--count 20000] [--concurrency 32] [--loop asyncio|uvloop]
+        [--json FILE]
 
 A fast receiver (raw asyncio + httptools, uvloop, keep-alive, answers 200 with a small JSON
 body) runs in a separate process so client and server each get a core. Every client POSTs the
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing as mp
 import socket
 import sys
@@ -180,6 +182,7 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--max-seconds", type=float, default=20.0)
     ap.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    ap.add_argument("--json", metavar="FILE", help="also write the table as JSON (run_all.py)")
     a = ap.parse_args()
     q: mp.Queue = mp.Queue()  # type: ignore[type-arg]
     server = mp.Process(target=_serve, args=(q,), daemon=True)
@@ -202,6 +205,7 @@ def main() -> None:
     print(f"{len(BODY)}-byte JSON POSTs, {a.count} per row, {a.concurrency} connections, "
           f"{a.loop} loop")  # fmt: skip
     print(f"{'client':<28}{'requests':>10}{'seconds':>10}{'per second':>12}")
+    done: list[list[object]] = []
     for name, make in rows:
         result = runner(make())
         if result is None:
@@ -209,7 +213,15 @@ def main() -> None:
             continue
         n, secs = result
         print(f"{name:<28}{n:>10}{secs:>10.2f}{n / secs:>12,.0f}")
+        floor = done[0][3] if done else n / secs
+        done.append([name, n, secs, n / secs, (n / secs) / floor])
     server.terminate()
+    if a.json:
+        title = (f"Webhook delivery, {len(BODY)}-byte POSTs, {a.concurrency} connections, "
+                 f"{a.loop} loop")  # fmt: skip
+        header = ["client", "requests", "seconds", "per second", "ratio"]
+        doc = [{"title": title, "header": header, "rows": done}]
+        Path(a.json).write_text(json.dumps(doc), encoding="utf-8")
 
 
 if __name__ == "__main__":

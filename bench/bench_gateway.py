@@ -2,7 +2,9 @@
 Starlette route returning the same bytes, measured in the same run with wrk on the other core.
 Also LstByNumber latency as the customer table grows, and memory for 1,000,000 customers.
 
-    python bench/bench_gateway.py [--seconds 10] [--connections 32] [--skip-memory]
+    python bench/bench_gateway.py [--seconds 10] [--connections 32] [--skip-memory] [--json F]
+
+`--json F` also writes the tables as JSON (`[{"title", "header", "rows"}]`) for run_all.py.
 """
 
 from __future__ import annotations
@@ -22,6 +24,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import server, table, wrk
 
 PY = sys.executable
+TABLES: list[dict[str, object]] = []
+
+
+def show(title: str, header: list[str], rows: list[list[object]]) -> None:
+    """Prints a table and keeps it for `--json`."""
+    TABLES.append({"title": title, "header": header, "rows": rows})
+    print(table(title, header, rows))
+
+
 URL_PATH = "/DEMO_TST/M3/m3api-rest/v2/execute/CRS610MI/GetBasicData?CUNO=C10001"
 
 
@@ -59,12 +70,10 @@ def throughput(seconds: int, connections: int) -> None:
             sim["rps"] / bare["rps"],
         ],
     ]
-    print(
-        table(
-            f"MI v2 throughput ({connections} connections, {seconds} s, wrk on the other core)",
-            ["stack", "req/s", "p50 ms", "p99 ms", "ratio"],
-            rows,
-        )
+    show(
+        f"MI v2 throughput ({connections} connections, {seconds} s, wrk on the other core)",
+        ["stack", "req/s", "p50 ms", "p99 ms", "ratio"],
+        rows,
     )
     if sim["non2xx"]:
         print(f"warning: {sim['non2xx']:.0f} non-2xx answers from ionsim")
@@ -94,12 +103,10 @@ def list_latency() -> None:
             )
         timings = asyncio.run(_time_list(app, httpx, n))
         rows.append([f"{n:,} customers", statistics.median(timings), _p99(timings)])
-    print(
-        table(
-            "CRS610MI/LstByNumber maxrecs=10 in-process (ASGI), latency per call",
-            ["table size", "p50 ms", "p99 ms"],
-            rows,
-        )
+    show(
+        "CRS610MI/LstByNumber maxrecs=10 in-process (ASGI), latency per call",
+        ["table size", "p50 ms", "p99 ms"],
+        rows,
     )
 
 
@@ -172,12 +179,10 @@ def memory() -> None:
         )
     secs = time.perf_counter() - t
     used = rss_mb() - before
-    print(
-        table(
-            "Memory for 1,000,000 customers (15 non-empty fields each)",
-            ["rows", "MiB", "bytes/row", "insert s"],
-            [["1,000,000", used, used * 2**20 / 1e6, secs]],
-        )
+    show(
+        "Memory for 1,000,000 customers (15 non-empty fields each)",
+        ["rows", "MiB", "bytes/row", "insert s"],
+        [["1,000,000", used, used * 2**20 / 1e6, secs]],
     )
 
 
@@ -186,11 +191,14 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--skip-memory", action="store_true")
+    ap.add_argument("--json", metavar="FILE", help="also write the tables as JSON")
     args = ap.parse_args()
     throughput(args.seconds, args.connections)
     list_latency()
     if not args.skip_memory:
         memory()
+    if args.json:
+        Path(args.json).write_text(json.dumps(TABLES), encoding="utf-8")
 
 
 if __name__ == "__main__":

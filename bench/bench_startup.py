@@ -1,12 +1,13 @@
 """Start-up benchmark: process launch to the first 200 on the health route, ionsim vs a bare
 Starlette app on the same uvicorn stack, measured in the same run (median of N launches).
 
-    python bench/bench_startup.py [--runs 11]
+    python bench/bench_startup.py [--runs 11] [--json FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import subprocess
 import sys
@@ -39,6 +40,7 @@ def launch(cmd: list[str], prefix: str, path: str) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--runs", type=int, default=11)
+    ap.add_argument("--json", metavar="FILE", help="also write the table as JSON (run_all.py)")
     args = ap.parse_args()
     py = sys.executable
     cases = [
@@ -73,13 +75,12 @@ def main() -> None:
         med = statistics.median(times)
         base = base or med
         rows.append([name, med * 1000, min(times) * 1000, max(times) * 1000, med / base])
-    print(
-        table(
-            f"Launch to first 200 ({args.runs} runs each)",
-            ["process", "median ms", "min ms", "max ms", "ratio"],
-            rows,
-        )
-    )
+    title = f"Launch to first 200 ({args.runs} runs each)"
+    header = ["process", "median ms", "min ms", "max ms", "ratio"]
+    print(table(title, header, rows))
+    if args.json:
+        doc = [{"title": title, "header": header, "rows": rows}]
+        Path(args.json).write_text(json.dumps(doc), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -1,17 +1,19 @@
 """Validation cost per event: jsonschema vs ionsim's compiled checker, against `orjson.loads`.
 
-Run: `python bench/bench_validate.py [--events 20000] [--repeat 5]`. The events are realistic
-payloads of every channel (the shapes the publisher emits); every validator sees the same list
-in the same run, best of `--repeat`. fastjsonschema is measured when it is installed.
+Run: `python bench/bench_validate.py [--events 20000] [--repeat 5] [--json FILE]`. The events
+are realistic payloads of every channel (the shapes the publisher emits); every validator sees
+the same list in the same run, best of `--repeat`. fastjsonschema is measured when it is installed.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -99,6 +101,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--json", metavar="FILE", help="also write the table as JSON")
     args = parser.parse_args()
     contract = load_contract()
     events = realistic(random.Random(7), args.events)
@@ -121,9 +124,18 @@ def main() -> None:
         pass
     print(f"{args.events} events, best of {args.repeat}")
     print(f"{'validator':<30} {'events/s':>12} {'µs/event':>10}")
+    out: list[list[object]] = []
     for name, fn, data in rows:
         seconds = measure(fn, data, args.repeat)
         print(f"{name:<30} {args.events / seconds:>12,.0f} {seconds / args.events * 1e6:>10.2f}")
+        base = out[0][1] if out else args.events / seconds
+        out.append([name, args.events / seconds, seconds / args.events * 1e6,
+                    (args.events / seconds) / base])  # fmt: skip
+    if args.json:
+        title = f"Contract validation, {args.events} events, best of {args.repeat}"
+        doc = [{"title": title, "header": ["validator", "events/s", "µs/event", "ratio"],
+                "rows": out}]  # fmt: skip
+        Path(args.json).write_text(json.dumps(doc), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,105 @@
+"""Shared pieces of the reliability tests: a served ionsim, tokens, paging, accounting.
+
+The soak and SIGTERM tests run `ionsim serve` as a real process (uvicorn, real clock, real
+sockets on 127.0.0.1) because what they check (shutdown drain, the pending file, RSS) only
+exists in a real server.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+IONSIM = [sys.executable, "-m", "simulator"]
+
+
+@contextmanager
+def served(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`ionsim serve --port 0 ARGS`; yields (process, base URL); stops it if still running."""
+    with (
+        tempfile.TemporaryFile("w+") as log,
+        subprocess.Popen(
+            [*IONSIM, "serve", "--port", "0", "--no-access-log", *args],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        ) as proc,
+    ):
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            log.seek(0)
+            assert line.startswith("ionsim ready on http://127.0.0.1:"), (line, log.read())
+            yield proc, line.split()[-1]
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(15)
+
+
+def token(url: str, tenant: str = "DEMO_TST") -> str:
+    ion = httpx.get(f"{url}/_sim/tenants/{tenant}/ionapi").json()
+    r = httpx.post(
+        ion["pu"] + ion["ot"],
+        data={
+            "grant_type": "password",
+            "username": ion["saak"],
+            "password": ion["sask"],
+            "client_id": ion["ci"],
+            "client_secret": ion["cs"],
+        },
+    )
+    r.raise_for_status()
+    return str(r.json()["access_token"])
+
+
+def published_ids(client: httpx.Client, tenant: str = "DEMO_TST") -> list[str]:
+    """Every event id in `GET /_sim/events` for the tenant, paging with `since` (bounded)."""
+    ids: list[str] = []
+    since = 0
+    for _ in range(10_000):
+        body = client.get("/_sim/events", params={"tenant": tenant, "since": since,
+                                                   "limit": 1000}).json()  # fmt: skip
+        ids += [e["eventId"] for e in body["events"]]
+        if not body["events"]:
+            return ids
+        since = body["last"]
+    raise AssertionError("GET /_sim/events did not end")
+
+
+def dead_letter_ids(client: httpx.Client) -> set[str]:
+    body = client.get("/_sim/dlq", params={"limit": 100_000}).json()
+    assert len(body["deadLetters"]) == body["total"], "DLQ listing truncated"
+    return {d["eventId"] for d in body["deadLetters"]}
+
+
+def stock_invariant_violations(snapshot: dict[str, Any]) -> list[dict[str, str]]:
+    """Balance rows where on-hand != allocated + available (M3's MITBAL/MITLOC identity)."""
+    bad = []
+    for name in ("balances", "item_warehouses"):
+        for row in snapshot["state"]["tables"].get(name, {}).get("rows", []):
+            if not {"STQT", "ALQT", "AVAL"} <= set(row):
+                continue
+            stqt, alqt, aval = (Decimal(row[k] or "0") for k in ("STQT", "ALQT", "AVAL"))
+            if stqt != alqt + aval or alqt < 0 or aval < 0:
+                bad.append({"table": name, **row})
+    return bad
+
+
+def rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def route_exists(client: httpx.Client, method: str, path: str, **kw: Any) -> bool:
+    """True when the server has the `/_sim/` route: an unknown one falls to the gateway's
+    catch-all `/{ti}/...` (401 without a token) or answers 404/405."""
+    return client.request(method, path, **kw).status_code not in (401, 404, 405)
