@@ -124,7 +124,7 @@ def test_clock_advance(client: TestClient) -> None:
     now = client.get("/_sim/clock").json()["now"]
     r = client.post("/_sim/clock/advance", json={"seconds": 7200})
     assert r.json()["now"] == now + 7200
-    for bad in ({"seconds": -1}, {"seconds": "x"}, {"seconds": True}, {}):
+    for bad in ({"seconds": -1}, {"seconds": "x"}, {"seconds": True}, {}, {"seconds": 4e16}):
         assert client.post("/_sim/clock/advance", json=bad).status_code == 400
 
 

@@ -21,10 +21,11 @@ from simulator.gateway.authz import Authorization
 from simulator.gateway.ionapi import ionapi_document
 from simulator.gateway.responses import json_response
 from simulator.gateway.throttle import ThrottlePolicy
-from simulator.m3 import metadata
 from simulator.runtime import Simulator, Tenant
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+MAX_CLOCK_STEP = 366 * 24 * 3600
+LAST_INSTANT = 253_402_214_400.0  # 9999-12-31: later dates would break every timestamp
 _names = itertools.count(1)
 
 
@@ -240,15 +241,25 @@ async def get_clock(request: Request, sim: Simulator) -> Any:
 async def advance_clock(request: Request, sim: Simulator) -> Any:
     body = await json_body(request)
     seconds = body.get("seconds") if isinstance(body, dict) else None
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-        raise RequestError('body must be {"seconds": <non-negative number>}')
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int | float)
+        or not 0 <= seconds <= MAX_CLOCK_STEP
+    ):
+        raise RequestError(
+            f'body must be {{"seconds": <number from 0 to {MAX_CLOCK_STEP}>}} (one year at most)'
+        )
+    if sim.clock.now() + seconds > LAST_INSTANT:
+        raise RequestError("the clock cannot go past the year 9999")
     sim.clock.advance(float(seconds))
     return {"now": sim.clock.now(), "advanced": seconds}
 
 
 @control
 async def openapi(request: Request, sim: Simulator) -> Any:
-    return metadata.openapi_document(sim.catalog, server_url=base_url(request, sim))
+    from simulator.admin import openapi as full_openapi
+
+    return full_openapi.openapi_document(sim, base_url(request, sim), routes=request.app.routes)
 
 
 ROUTES = [

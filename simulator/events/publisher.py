@@ -317,8 +317,12 @@ async def list_events(request: Request, sim: Any) -> Any:
     q = request.query_params
     try:
         since, limit = int(q.get("since") or 0), int(q.get("limit") or 1000)
+        if not (0 <= since < 2**53 and 0 <= limit <= 100_000):
+            raise ValueError
     except ValueError:
-        raise RequestError("since and limit must be integers") from None
+        raise RequestError(
+            "since must be an integer 0..2^53 and limit an integer 0..100000"
+        ) from None
     channels = None
     if q.get("channel"):
         channels = set(publisher.contract.match(q["channel"]))

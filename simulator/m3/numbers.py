@@ -7,7 +7,7 @@ place keeps "12.50", "1E+2" and "-0" out of the answers.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from simulator.m3.behaviours import nok
 
@@ -15,8 +15,16 @@ ZERO = Decimal(0)
 
 
 def num(value: str | None) -> Decimal:
-    """A stored M3 number as Decimal (blank is zero)."""
-    return Decimal(value) if value else ZERO
+    """A stored M3 number as Decimal (blank is zero); anything else is M3's number NOK."""
+    if not value:
+        return ZERO
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite():
+        raise nok("WNU0101", message=f"{value!r} is not a number")
+    return number
 
 
 def fmt(value: Decimal) -> str:
@@ -36,5 +44,20 @@ def whole(f: Mapping[str, str], name: str, default: str = "0") -> str:
 
 
 def clean_numbers(f: dict[str, str], names: frozenset[str] | set[str]) -> dict[str, str]:
-    """Numeric input as M3 stores it ("007" -> "7", "1.50" -> "1.5"); the engine checked it."""
-    return {k: fmt(Decimal(v)) if k in names and v else v for k, v in f.items()}
+    """Numeric input as M3 stores it ("007" -> "7", "1.50" -> "1.5").
+
+    The engine checks fields the definitions call numeric; a handler may treat more fields as
+    numbers than the tenant's Swagger did, so anything that is not a number is refused here too.
+    """
+    out = {}
+    for k, v in f.items():
+        if k in names and v:
+            try:
+                number = Decimal(v)
+            except InvalidOperation:
+                number = Decimal("NaN")
+            if not number.is_finite():
+                raise nok("WNU0101", field=k, message=f"Field {k}: {v!r} is not a number")
+            v = fmt(number)
+        out[k] = v
+    return out

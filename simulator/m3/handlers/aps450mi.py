@@ -93,7 +93,10 @@ def add_line(st: TenantState, f: dict[str, str], ctx: CallContext) -> Record:
         raise nok("XRE0104", field="TRNO")
     nlam = dec(f.get("NLAM"))
     if "NLAM" not in f and f.get("IVQA") and f.get("NEPR"):
-        nlam = dec(f["IVQA"]) * dec(f["NEPR"]) / dec(f.get("PUCD") or "1")
+        pucd = dec(f.get("PUCD") or "1")
+        if pucd <= 0:
+            raise nok("WPU0125", field="PUCD", message="Price quantity must be greater than 0")
+        nlam = dec(f["IVQA"]) * dec(f["NEPR"]) / pucd
     line: Record = dict(f)
     for name in _LINE_AMOUNTS:
         line[name] = fmt(dec(f.get(name)))
