@@ -32,7 +32,7 @@ from simulator.gateway.fastpath import MIFastPath
 from simulator.gateway.responses import json_response
 from simulator.ops.journal import install_log_filter
 from simulator.ops.middleware import OpsMiddleware
-from simulator.runtime import Simulator
+from simulator.runtime import Simulator, _positive
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -88,7 +88,10 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> S
     config = config or load_config(env={})
     sim = Simulator(config, clock)
     publisher.Publisher.attach(
-        sim, sink=sim.hub.publish, strict=bool(config.extra.get("strict_events", False))
+        sim,
+        sink=sim.hub.publish,
+        strict=bool(config.extra.get("strict_events", False)),
+        log_size=_positive(config.extra, "event_log_size", 10_000),
     )
     routes = [
         *gateway_routes.ROUTES,

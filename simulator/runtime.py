@@ -59,6 +59,14 @@ def _canned(config: Config, catalog: Catalog) -> dict[tuple[str, str], list[dict
     return out
 
 
+def _positive(extra: Any, key: str, default: int) -> int:
+    """A size from the config file (the bounds of rings and queues), checked at start-up."""
+    value = extra.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{key} must be a positive whole number, not {value!r}")
+    return value
+
+
 @dataclass
 class Tenant:
     name: str
@@ -104,7 +112,12 @@ class Simulator:
 
         self.ops = Ops(self)  # faults, journal, metrics: before the hub, which reports to it
 
-        self.hub = DeliveryHub(self)  # webhook delivery; its workers start with the app
+        extra = config.extra
+        self.hub = DeliveryHub(  # webhook delivery; its workers start with the app
+            self,
+            log_cap=_positive(extra, "delivery_log_size", 100_000),
+            dlq_cap=_positive(extra, "dead_letter_size", 100_000),
+        )
 
     def seed_data(self, name: str) -> dict[str, Any]:
         if name not in self._seeds:

@@ -11,6 +11,8 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -61,18 +63,38 @@ def token(url: str, tenant: str = "DEMO_TST") -> str:
     return str(r.json()["access_token"])
 
 
+class PublishedIds:
+    """Every event id `GET /_sim/events` shows, read as it goes: the server keeps the newest
+    10,000 per tenant, so a long run must be followed with `since`, not read once at the end."""
+
+    def __init__(self, tenant: str = "DEMO_TST") -> None:
+        self.tenant, self.since, self.ids = tenant, 0, []  # type: str, int, list[str]
+
+    def poll(self, client: httpx.Client) -> int:
+        """Reads what is new; returns how many ids it added."""
+        added = 0
+        for _ in range(10_000):
+            body = client.get("/_sim/events", params={"tenant": self.tenant, "since": self.since,
+                                                       "limit": 1000}).json()  # fmt: skip
+            self.ids += [e["eventId"] for e in body["events"]]
+            added += len(body["events"])
+            if not body["events"]:
+                return added
+            self.since = body["last"]
+        raise AssertionError("GET /_sim/events did not end")
+
+    def follow(self, url: str, stop: threading.Event) -> None:
+        with httpx.Client(base_url=url, timeout=10) as c:
+            while not stop.is_set():
+                self.poll(c)
+                time.sleep(0.1)
+
+
 def published_ids(client: httpx.Client, tenant: str = "DEMO_TST") -> list[str]:
-    """Every event id in `GET /_sim/events` for the tenant, paging with `since` (bounded)."""
-    ids: list[str] = []
-    since = 0
-    for _ in range(10_000):
-        body = client.get("/_sim/events", params={"tenant": tenant, "since": since,
-                                                   "limit": 1000}).json()  # fmt: skip
-        ids += [e["eventId"] for e in body["events"]]
-        if not body["events"]:
-            return ids
-        since = body["last"]
-    raise AssertionError("GET /_sim/events did not end")
+    """Every event id `GET /_sim/events` still holds for the tenant (short runs only)."""
+    ids = PublishedIds(tenant)
+    ids.poll(client)
+    return ids.ids
 
 
 def dead_letter_ids(client: httpx.Client) -> set[str]:
