@@ -231,3 +231,15 @@ def test_parallel_token_requests_and_calls_never_500(client: TestClient) -> None
 
     with ThreadPoolExecutor(8) as pool:
         assert set(pool.map(one, range(40))) == {200}
+
+
+@settings(max_examples=2000)
+@given(st.text(alphabet="ab=&%+;2C x\u00e9", max_size=24))
+def test_fast_path_parses_query_strings_exactly_as_starlette(text: str) -> None:
+    from urllib.parse import parse_qsl
+
+    from simulator.gateway.fastpath import query_params
+
+    raw = text.encode("latin-1", "ignore")
+    expected = dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
+    assert query_params(raw) == expected

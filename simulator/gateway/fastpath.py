@@ -21,6 +21,19 @@ _V2 = re.compile(r"^/([^/]+)/M3/m3api-rest/v2/execute/([^/]+)/([^/]+)$")
 _CONTENT_TYPE = (b"content-type", JSON.encode())
 
 
+def query_params(raw: bytes) -> dict[str, str]:
+    """As Starlette parses a query string (last value wins); plain ones without parse_qsl."""
+    text = raw.decode("latin-1")
+    if "%" in text or "+" in text or ";" in text:
+        return dict(parse_qsl(text, keep_blank_values=True))
+    out = {}
+    for part in text.split("&"):
+        if part:
+            name, _, value = part.partition("=")
+            out[name] = value
+    return out
+
+
 class MIFastPath:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -36,7 +49,7 @@ class MIFastPath:
             if key == b"authorization":
                 auth = value.decode("latin-1")
                 break
-        params = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
+        params = query_params(scope["query_string"])
         sim = scope["app"].state.sim
         status, headers, body = await v2_single(sim, m[1], m[2], m[3], auth, params)
         raw = [_CONTENT_TYPE, (b"content-length", str(len(body)).encode())]

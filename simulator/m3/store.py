@@ -23,18 +23,21 @@ Key = tuple[str, ...]
 class Table:
     """Rows keyed by a tuple of field values, iterable in key order."""
 
-    __slots__ = ("_keys", "_widths", "key_fields", "name", "rows")
+    __slots__ = ("_keys", "_padded", "_widths", "key_fields", "name", "rows")
 
     def __init__(self, name: str, key_fields: tuple[str, ...]) -> None:
         """`key_fields` name the key; `PONR:5` pads a numeric part so "10" sorts after "9"."""
         self.name = name
         self.key_fields = tuple(f.partition(":")[0] for f in key_fields)
         self._widths = tuple(int(f.partition(":")[2] or 0) for f in key_fields)
+        self._padded = any(self._widths)
         self.rows: dict[Key, Record] = {}
         self._keys: list[Key] = []
 
     def key(self, *values: str) -> Key:
         """The stored key for these values (a prefix may give fewer values than key fields)."""
+        if not self._padded:
+            return values
         return tuple(
             v.zfill(w) if w and v.isdigit() else v
             for v, w in zip(values, self._widths, strict=False)
