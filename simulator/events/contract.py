@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 from simulator import resources
@@ -60,10 +59,7 @@ class Contract:
         self._checks: dict[str, Checker] = {
             n: compile_schema(c.schema) for n, c in channels.items()
         }
-        self._full = {
-            n: jsonschema.Draft7Validator(c.schema, format_checker=format_checker())
-            for n, c in channels.items()
-        }
+        self._full: dict[str, Any] = {}  # jsonschema validators, built when errors() needs one
 
     def _check(self, channel: str) -> Checker:
         try:
@@ -81,6 +77,12 @@ class Contract:
         """Every problem, as "/pointer: reason" lines (empty when the payload is valid)."""
         self._check(channel)
         out = []
+        if channel not in self._full:
+            import jsonschema
+
+            self._full[channel] = jsonschema.Draft7Validator(
+                self.channels[channel].schema, format_checker=format_checker()
+            )
         for err in sorted(self._full[channel].iter_errors(payload), key=lambda e: list(e.path)):
             out.append(f"{_pointer(err.absolute_path) or '/'}: {err.message}")
         wire = wire_problems(payload)
@@ -148,7 +150,10 @@ def is_utf8(value: str) -> bool:
     return True
 
 
-def format_checker() -> jsonschema.FormatChecker:
+def format_checker() -> Any:
+    """jsonschema's FormatChecker with strict date and date-time (imported on first use)."""
+    import jsonschema
+
     checker = jsonschema.FormatChecker(formats=())
     checker.checks("date-time")(lambda v: not isinstance(v, str) or is_date_time(v))
     checker.checks("date")(lambda v: not isinstance(v, str) or is_date(v))
@@ -201,6 +206,8 @@ def compile_schema(schema: Any) -> Checker:
     if schema is False:
         return lambda v: ((), "no value is allowed here")
     if set(schema) - _KNOWN:
+        import jsonschema
+
         full = jsonschema.Draft7Validator(schema, format_checker=format_checker())
 
         def fallback(v: Any) -> Problem:
@@ -370,11 +377,24 @@ def load_contract_file(path: Path) -> Contract:
     except OSError as exc:
         raise ContractError(str(path), "", f"cannot read: {exc.strerror}") from None
     if key not in _CACHE:
-        _CACHE[key] = parse_contract(path.read_bytes(), str(path))
+        from simulator import __version__
+        from simulator.m3.catalog_cache import cached
+
+        text = path.read_bytes()
+        # Checking the payload schemas needs jsonschema (~50 ms to import): done once per
+        # version of the file, remembered in the same cache as the MI catalog.
+        cached([path], f"{__version__}/contract-schemas", lambda: _checked(text, str(path)))
+        _CACHE[key] = parse_contract(text, str(path), check=False)
     return _CACHE[key]
 
 
-def parse_contract(text: bytes | str, file: str = CONTRACT) -> Contract:
+def _checked(text: bytes, file: str) -> bool:
+    parse_contract(text, file)
+    return True
+
+
+def parse_contract(text: bytes | str, file: str = CONTRACT, *, check: bool = True) -> Contract:
+    """The contract in `text`; `check=False` skips validating the payload schemas themselves."""
     try:
         doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
@@ -392,11 +412,11 @@ def parse_contract(text: bytes | str, file: str = CONTRACT) -> Contract:
     out: dict[str, Channel] = {}
     for name, spec in channels.items():
         here = "/channels/" + str(name).replace("~", "~0").replace("/", "~1")
-        out[str(name)] = _channel(str(name), spec, here, resolver, file)
+        out[str(name)] = _channel(str(name), spec, here, resolver, file, check)
     return Contract(out, file)
 
 
-def _channel(name: str, spec: Any, here: str, refs: _Refs, file: str) -> Channel:
+def _channel(name: str, spec: Any, here: str, refs: _Refs, file: str, check: bool) -> Channel:
     spec, here = refs.deref(spec, here)
     if not isinstance(spec, dict):
         raise ContractError(file, here, "a channel must be a mapping")
@@ -412,12 +432,17 @@ def _channel(name: str, spec: Any, here: str, refs: _Refs, file: str) -> Channel
     schema = refs.resolve_all(msg["payload"], f"{msg_at}/payload")
     if not isinstance(schema, dict):
         raise ContractError(file, f"{msg_at}/payload", "the payload schema must be a mapping")
-    try:
-        jsonschema.Draft7Validator.check_schema(schema)
-    except jsonschema.SchemaError as exc:
-        raise ContractError(
-            file, f"{msg_at}/payload{_pointer(exc.absolute_path)}", f"invalid schema: {exc.message}"
-        ) from None
+    if check:
+        import jsonschema
+
+        try:
+            jsonschema.Draft7Validator.check_schema(schema)
+        except jsonschema.SchemaError as exc:
+            raise ContractError(
+                file,
+                f"{msg_at}/payload{_pointer(exc.absolute_path)}",
+                f"invalid schema: {exc.message}",
+            ) from None
     enum = schema.get("properties", {}).get("documentType", {}).get("enum") or []
     message = str(msg.get("name") or msg_at.rsplit("/", 1)[-1])
     return Channel(
