@@ -68,12 +68,20 @@ def token(base: str, tenant: str = "DEMO_TST") -> str:
     return str(httpx.post(f"{base}/{tenant}/as/token.oauth2", data=form).json()["access_token"])
 
 
-def raw_get(base: str, path: str, bearer: str, timeout: float) -> tuple[bytes, float]:
-    """Sends one GET on a raw socket; returns what came back before EOF and how long it took."""
+def raw_get(
+    base: str, path: str, bearer: str, timeout: float, *, close: bool = False
+) -> tuple[bytes, float]:
+    """Sends one GET on a raw socket; returns what came back before EOF and how long it took.
+
+    `close` asks the server to end the connection after its answer; without it a kept-alive
+    connection only ends at uvicorn's keep-alive timeout (5 s), racing the socket timeout.
+    """
     port = int(base.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        extra = "Connection: close\r\n" if close else ""
         s.sendall(
-            f"GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {bearer}\r\n\r\n".encode()
+            f"GET {path} HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: Bearer {bearer}\r\n{extra}\r\n".encode()
         )
         t0, got = time.monotonic(), b""
         while True:
@@ -245,7 +253,7 @@ def test_drop_closes_the_tcp_connection_without_an_answer() -> None:
         path = "/DEMO_TST/M3/m3api-rest/v2/execute/CRS610MI/GetBasicData?CUNO=C10001"
         got, _ = raw_get(base, path, bearer, timeout=5)
         assert got == b""
-        got, _ = raw_get(base, path + "&x=1", bearer, timeout=5)  # the server lives on
+        got, _ = raw_get(base, path + "&x=1", bearer, timeout=5, close=True)  # the server lives on
         assert got.startswith(b"HTTP/1.1 200")
         with pytest.raises(httpx.RemoteProtocolError):
             httpx.put(
