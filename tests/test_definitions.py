@@ -396,7 +396,7 @@ def test_coverage_table(catalog: Catalog) -> None:
 def test_catalog_cache_sees_edits_and_survives_corruption(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from simulator.m3 import catalog_cache
+    from simulator import filecache as catalog_cache
 
     monkeypatch.setattr(catalog_cache, "cache_dir", lambda: tmp_path / "cache")
     mi = tmp_path / "data" / "contracts" / "mi"

@@ -378,7 +378,7 @@ def load_contract_file(path: Path) -> Contract:
         raise ContractError(str(path), "", f"cannot read: {exc.strerror}") from None
     if key not in _CACHE:
         from simulator import __version__
-        from simulator.m3.catalog_cache import cached
+        from simulator.filecache import cached
 
         text = path.read_bytes()
         # Checking the payload schemas needs jsonschema (~50 ms to import): done once per

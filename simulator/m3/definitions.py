@@ -426,7 +426,7 @@ def load_catalog(data_dir: Path | None = None, *, use_cache: bool = True) -> Cat
     if not use_cache:
         return _load_catalog(data_dir)
     from simulator import __version__
-    from simulator.m3.catalog_cache import cached
+    from simulator.filecache import cached
 
     files = resources.files(MI_FOLDER, "*.yaml", data_dir)
     generic_path = resources.find(GENERIC_FILE, data_dir)

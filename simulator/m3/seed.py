@@ -92,9 +92,20 @@ def _check(path: Path, data: dict[str, Any]) -> None:
 
 
 def load_seed(name: str, data_dir: Path | None = None) -> dict[str, Any]:
-    """Parses and checks a seed; the result is applied with `apply_seed`."""
+    """Parses and checks a seed; the result is applied with `apply_seed`.
+
+    Unchanged seed files come from the same cache as the MI catalog (parsing the demo seed's
+    YAML was ~10 ms of every start-up).
+    """
+    from simulator import __version__
+    from simulator.filecache import cached
+
     path = find_seed(name, data_dir)
     files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+    return cached(files, f"{__version__}/seed", lambda: _parse(files))
+
+
+def _parse(files: list[Path]) -> dict[str, Any]:
     merged: dict[str, Any] = {"user": {}, "tables": {}, "counters": {}}
     for f in files:
         data = _read(f)

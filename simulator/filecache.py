@@ -1,10 +1,12 @@
-"""A cache of the parsed MI catalog, so start-up does not re-read unchanged YAML.
+"""A cache of what ionsim parses from its data files, so start-up does not redo it.
 
-Parsing and checking ~270 KB of program definitions costs ~40 ms, a sixth of the start-up
-budget. The cache holds the pickled catalog under a key made of ionsim's version and each
-file's path, size and modification time: any edit, added or removed file makes a new key, and
-the files are parsed and validated again. Any problem with the cache (unwritable home, a
-corrupt file) falls back to parsing, silently: the cache is an optimisation, never a source.
+Parsing and checking the MI program definitions (~270 KB of YAML) cost ~40 ms, the demo seed
+~10 ms and checking the events contract's schemas needed jsonschema (~50 ms to import): together
+a third of the start-up budget. The cache holds the pickled result under a key made of ionsim's
+version, what was built, and each file's path, size and modification time: any edit, added or
+removed file makes a new key, and the files are parsed and validated again. Any problem with the
+cache (unwritable home, a corrupt file) falls back to parsing, silently: the cache is an
+optimisation, never a source.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def key_of(files: Iterable[Path], version: str) -> str:
 def cached(files: list[Path], version: str, build: Callable[[], T]) -> T:
     """`build()`'s result, from the cache when these files have not changed since it was built."""
     try:
-        path = cache_dir() / f"catalog-{key_of(files, version)}.pickle"
+        path = cache_dir() / f"parsed-{key_of(files, version)}.pickle"
         with path.open("rb") as fh:
             return pickle.load(fh)  # type: ignore[no-any-return]
     except Exception:
