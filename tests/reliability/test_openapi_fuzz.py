@@ -117,4 +117,4 @@ def test_document_covers_every_route() -> None:
         if op.get("tags") == ["undescribed"]
     ]
     assert DOC["paths"], "empty document"
-    assert not generic, f"routes served but not described in simulator/admin/openapi.py: {generic}"
+    assert not generic, f"routes served but not described in simulator/admin/openapi/: {generic}"
