@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -20,31 +18,14 @@ from typing import Any
 
 import httpx
 
-IONSIM = [sys.executable, "-m", "simulator"]
+from tests.test_cli import serving
 
 
 @contextmanager
 def served(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """`ionsim serve --port 0 ARGS`; yields (process, base URL); stops it if still running."""
-    with (
-        tempfile.TemporaryFile("w+") as log,
-        subprocess.Popen(
-            [*IONSIM, "serve", "--port", "0", "--no-access-log", *args],
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-        ) as proc,
-    ):
-        try:
-            assert proc.stdout is not None
-            line = proc.stdout.readline()
-            log.seek(0)
-            assert line.startswith("ionsim ready on http://127.0.0.1:"), (line, log.read())
-            yield proc, line.split()[-1]
-        finally:
-            if proc.poll() is None:
-                proc.terminate()
-                proc.wait(15)
+    """`ionsim serve --port 0 --no-access-log ARGS`; yields (process, base URL)."""
+    with serving("--no-access-log", *args) as running:
+        yield running
 
 
 def token(url: str, tenant: str = "DEMO_TST") -> str:
