@@ -12,6 +12,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from simulator import ManualClock, create_app, load_config
+from simulator.m3.engine import CallContext
+from simulator.runtime import Simulator
 
 
 class MI:
@@ -75,6 +77,17 @@ class MI:
         )
         assert r.status_code == 200, r.text
         return dict(r.json())
+
+
+def engine_sim() -> Simulator:
+    """A Simulator for engine-level tests (no HTTP): handlers driven through `run_engine`."""
+    return Simulator(load_config(env={}, access_log=False), ManualClock())
+
+
+def run_engine(sim: Simulator, program: str, trx: str, **fields: str) -> list[dict[str, str]]:
+    """One MI transaction straight through the engine, as user IONSIM in company 100/AAA."""
+    ctx = CallContext(tenant="DEMO_TST", cono="100", divi="AAA", now=sim.clock.now())
+    return sim.engine.execute(sim.tenants["DEMO_TST"].state, program, trx, fields, ctx)
 
 
 @pytest.fixture

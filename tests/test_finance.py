@@ -13,10 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator import ManualClock, load_config
 from simulator.errors import MIError
-from simulator.m3.engine import CallContext, Change
+from simulator.m3.engine import Change
 from simulator.runtime import Simulator
+from tests.conftest import engine_sim
+from tests.conftest import run_engine as run
 
 
 def error(result: dict[str, Any]) -> tuple[str, str]:
@@ -193,12 +194,7 @@ def test_gl_batches_are_per_division(mi: Any) -> None:
 
 @pytest.fixture(scope="module")
 def sim() -> Simulator:
-    return Simulator(load_config(env={}, access_log=False), ManualClock())
-
-
-def run(sim: Simulator, program: str, trx: str, **fields: str) -> list[dict[str, str]]:
-    ctx = CallContext(tenant="DEMO_TST", cono="100", divi="AAA", now=sim.clock.now())
-    return sim.engine.execute(sim.tenants["DEMO_TST"].state, program, trx, fields, ctx)
+    return engine_sim()
 
 
 def test_changes_are_announced_and_a_nok_announces_nothing(sim: Simulator) -> None:

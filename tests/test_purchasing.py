@@ -13,11 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator import ManualClock, load_config
 from simulator.errors import MIError
-from simulator.m3.engine import CallContext, Change
+from simulator.m3.engine import Change
 from simulator.m3.tables import table
 from simulator.runtime import Simulator
+from tests.conftest import engine_sim
+from tests.conftest import run_engine as run
 
 HEAD = {"FACI": "A01", "WHLO": "001", "SUNO": "S10001", "DWDT": "20250301"}
 
@@ -255,12 +256,7 @@ def test_purchase_order_in_another_company(mi: Any) -> None:
 
 @pytest.fixture(scope="module")
 def sim() -> Simulator:
-    return Simulator(load_config(env={}, access_log=False), ManualClock())
-
-
-def run(sim: Simulator, program: str, trx: str, **fields: str) -> list[dict[str, str]]:
-    ctx = CallContext(tenant="DEMO_TST", cono="100", divi="AAA", now=sim.clock.now())
-    return sim.engine.execute(sim.tenants["DEMO_TST"].state, program, trx, fields, ctx)
+    return engine_sim()
 
 
 def test_events_only_for_finished_orders(sim: Simulator) -> None:
