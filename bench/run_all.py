@@ -34,7 +34,7 @@ PY = sys.executable
 
 # name -> (script, full args, quick args); the order is the order of the report.
 BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
-    "gateway": ("bench_gateway.py", [], ["--seconds", "3", "--skip-memory"]),
+    "gateway": ("bench_gateway.py", [], ["--rounds", "3", "--skip-memory"]),
     "startup": ("bench_startup.py", [], ["--runs", "3"]),
     "tenants": ("bench_tenants.py", [], ["--n", "30", "--tests", "20"]),
     "generate": ("bench_generate.py", [], ["--count", "20000", "--naive-seconds", "1"]),

@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,7 +28,7 @@ from simulator.config import Config, load_config
 from simulator.events import messaging, publisher
 from simulator.gateway import routes as gateway_routes
 from simulator.gateway.fastpath import MIFastPath
-from simulator.gateway.responses import json_response
+from simulator.gateway.responses import JSON, internal_error_body, json_response
 from simulator.ops.journal import install_log_filter
 from simulator.ops.middleware import OpsMiddleware
 from simulator.runtime import Simulator, _positive
@@ -49,16 +48,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    """Last resort: a bug in ionsim still answers JSON that says so, with the request path."""
-    return json_response(
-        {
-            "status": 500,
-            "error": "internal_error",
-            "message": f"ionsim bug on {request.method} {request.url.path}: "
-            f"{type(exc).__name__}: {exc}",
-        },
-        500,
-    )
+    body = internal_error_body(request.method, request.url.path, exc)
+    return Response(body, 500, media_type=JSON)
 
 
 class _App(Starlette):
@@ -80,7 +71,7 @@ class _App(Starlette):
                 allow_headers=["*"],
                 expose_headers=["Retry-After", "WWW-Authenticate", "X-Ionsim-Fault"],
             )
-        return OpsMiddleware(app, sim)
+        return MIFastPath(OpsMiddleware(app, sim), sim)
 
 
 def create_app(config: Config | None = None, *, clock: Clock | None = None) -> Starlette:
@@ -122,7 +113,6 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> S
     app = _App(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(MIFastPath)],
         exception_handlers={HTTPException: _http_error, Exception: _unexpected},
     )
     app.state.sim = sim

@@ -309,3 +309,65 @@ def test_mi_calls_get_503_while_event_delivery_is_saturated(mi: MI) -> None:
     assert r.status_code == 503 and r.headers["retry-after"] == "1"
     hub.max_pending = 100_000
     assert mi.ok("CRS610MI", "GetBasicData", CUNO="C10001")
+
+
+# -- the default answer is spliced from memoised record JSON: it must equal the general path --
+
+_ODD_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=36)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(name=_ODD_TEXT, town=_ODD_TEXT)
+def test_default_answer_is_byte_identical_to_the_general_path(mi: MI, name: str, town: str) -> None:
+    """`_rid` is ignored by M3 but makes ionsim take the general (dict + orjson) path."""
+    row = (
+        mi.client.app.state.sim.tenants["DEMO_TST"].state.tables["customers"].get(("100", "C10001"))
+    )
+    row["CUNM"], row["TOWN"] = name, town
+    fast = mi.raw("CRS610MI", "GetBasicData", CUNO="C10001")
+    general = mi.raw("CRS610MI", "GetBasicData", CUNO="C10001", _rid="1")
+    assert fast.content == general.content
+    record = fast.json()["results"][0]["records"][0]
+    assert (record["CUNM"], record["TOWN"]) == (name, town)
+
+
+def test_memoised_records_follow_every_change_of_the_row(mi: MI) -> None:
+    assert mi.ok("CRS610MI", "GetBasicData", CUNO="C10001")[0]["CUNM"] == "Nordic Outdoor AB"
+    mi.ok("CRS610MI", "ChgBasicData", CUNO="C10001", CUNM="Renamed AB")
+    assert mi.ok("CRS610MI", "GetBasicData", CUNO="C10001")[0]["CUNM"] == "Renamed AB"
+    # A test (or a seed action) changing the store directly is seen too: nothing to invalidate.
+    state = mi.client.app.state.sim.tenants["DEMO_TST"].state
+    row = state.tables["customers"].get(("100", "C10001"))
+    row["CUNM"] = "Direct AB"
+    assert mi.ok("CRS610MI", "GetBasicData", CUNO="C10001")[0]["CUNM"] == "Direct AB"
+    # Values that compare equal but render differently are never confused.
+    for value, text in ((1, "1"), (True, "True"), (1.0, "1"), ("1", "1"), (None, "")):
+        row["CUA2"] = value
+        assert mi.ok("CRS610MI", "GetBasicData", CUNO="C10001")[0]["CUA2"] == text
+
+
+def test_lists_through_the_memo_equal_the_general_path(mi: MI) -> None:
+    fast = mi.raw("CRS610MI", "LstByNumber")
+    general = mi.raw("CRS610MI", "LstByNumber", _rid="x")
+    assert fast.content == general.content
+    assert len(fast.json()["results"][0]["records"]) > 1
+
+
+def test_a_bug_in_a_handler_answers_json_500_and_is_journaled(mi: MI) -> None:
+    sim = mi.client.app.state.sim
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("boom")
+
+    sim.engine.handlers[("CRS610MI", "GetBasicData")] = broken
+    r = mi.raw("CRS610MI", "GetBasicData", CUNO="C10001")
+    assert r.status_code == 500
+    assert r.json()["error"] == "internal_error"
+    assert (
+        "ionsim bug on GET /DEMO_TST/M3/m3api-rest/v2/execute/CRS610MI/GetBasicData"
+        in (r.json()["message"])
+    )
+    entry = mi.client.get("/_sim/journal", params={"limit": 1}).json()["entries"][-1]
+    assert entry["status"] == 500

@@ -1,24 +1,32 @@
-"""The hot path of an M3 integration, served without Starlette's routing: v2 single GETs.
+"""The hot path of an M3 integration, served outside Starlette: v2 single GETs.
 
 A v2 `GET /{TI}/M3/m3api-rest/v2/execute/{PROGRAM}/{TRANSACTION}` is most of what clients send.
-Through the router it walked twenty route patterns and built a Request before the first check;
-this ASGI middleware recognises the path with one regular expression and calls the same
-`v2_single` the route uses, so behaviour is identical (the route stays for everything else and
-for non-GET methods, which answer 405). Query strings are parsed exactly as Starlette does.
+Through the full stack it passed the ops middleware (a `send` wrapper), Starlette's error
+middleware (another), twenty route patterns and a Request object before the first check. This
+layer sits outermost, recognises the path with one regular expression, opens the same journal
+entry the ops middleware would and calls the same `v2_single` the route uses, so answers,
+journal and metrics are identical. Under a bulk or fault-injected load every layer is needed,
+so the request goes the long way whenever a fault rule, the fault header or CORS is configured.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+from time import perf_counter
+from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from simulator.gateway.responses import JSON
-from simulator.gateway.routes import v2_single
+from simulator.gateway.responses import JSON, internal_error_body
+from simulator.gateway.routes import V2_ROUTE, v2_single
+from simulator.ops.journal import CURRENT
+from simulator.runtime import Simulator
 
 _V2 = re.compile(r"^/([^/]+)/M3/m3api-rest/v2/execute/([^/]+)/([^/]+)$")
 _CONTENT_TYPE = (b"content-type", JSON.encode())
+_log = logging.getLogger("ionsim")
 
 
 def query_params(raw: bytes) -> dict[str, str]:
@@ -35,24 +43,60 @@ def query_params(raw: bytes) -> dict[str, str]:
 
 
 class MIFastPath:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, sim: Simulator) -> None:
         self.app = app
+        self.sim = sim
+        self.ops = sim.ops
+        self.plain = not (sim.config.fault_header or sim.config.cors_origins)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET":
+        if scope["type"] != "http" or scope["method"] != "GET" or not self.plain:
             return await self.app(scope, receive, send)
-        m = _V2.match(scope["path"])
-        if m is None:
+        path: str = scope["path"]
+        m = _V2.match(path)
+        faults = self.ops.faults
+        if m is None or faults.http or faults.nok:
             return await self.app(scope, receive, send)
+        sim = self.sim
+        ti, program, transaction = m.groups()
+        t0 = perf_counter()
+        rec: dict[str, Any] = {
+            "at": sim.clock.now(),
+            "kind": "mi",
+            "tenant": ti,
+            "method": "GET",
+            "path": path,
+            "route": V2_ROUTE,
+            "status": 0,
+            "program": program,
+            "transaction": transaction,
+        }
         auth = ""
         for key, value in scope["headers"]:
             if key == b"authorization":
                 auth = value.decode("latin-1")
                 break
-        params = query_params(scope["query_string"])
-        sim = scope["app"].state.sim
-        status, headers, body = await v2_single(sim, m[1], m[2], m[3], auth, params)
+        reset = CURRENT.set(rec)
+        try:
+            status, headers, body = await v2_single(
+                sim, ti, program, transaction, auth, query_params(scope["query_string"])
+            )
+        except Exception as exc:  # the error middleware's answer, as on every other route
+            _log.exception("ionsim bug on GET %s", path)
+            status, headers, body = 500, {}, internal_error_body("GET", path, exc)
+        finally:
+            CURRENT.reset(reset)
+        rec["status"] = status
+        if status >= 400:
+            rec["body"] = body[:2048]
         raw = [_CONTENT_TYPE, (b"content-length", str(len(body)).encode())]
-        raw.extend((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items())
-        await send({"type": "http.response.start", "status": status, "headers": raw})
-        await send({"type": "http.response.body", "body": body})
+        if headers:
+            raw.extend(
+                (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
+            )
+        try:
+            await send({"type": "http.response.start", "status": status, "headers": raw})
+            await send({"type": "http.response.body", "body": body})
+        finally:
+            rec["dur"] = (perf_counter() - t0) * 1000
+            self.ops.finish(rec, t0)

@@ -44,5 +44,16 @@ def error_body(exc: GatewayError) -> bytes:
     )
 
 
+def internal_error_body(method: str, path: str, exc: Exception) -> bytes:
+    """Last resort: a bug in ionsim still answers JSON that says so, with the request path."""
+    return orjson.dumps(
+        {
+            "status": 500,
+            "error": "internal_error",
+            "message": f"ionsim bug on {method} {path}: {type(exc).__name__}: {exc}",
+        }
+    )
+
+
 def gateway_error(exc: GatewayError) -> Response:
     return Response(error_body(exc), exc.status, headers=exc.headers, media_type=JSON)

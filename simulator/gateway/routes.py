@@ -25,11 +25,14 @@ from simulator.gateway import oauth
 from simulator.gateway.oauth import AccessToken
 from simulator.gateway.responses import JSON, error_body, gateway_error, json_response
 from simulator.m3 import metadata, wire
-from simulator.m3.engine import CallContext
+from simulator.m3.definitions import Transaction
+from simulator.m3.engine import CallContext, shape_output
+from simulator.m3.store import Record
 from simulator.ops.journal import CURRENT
 from simulator.runtime import Simulator, Tenant
 
 _ids = itertools.count(1)
+V2_ROUTE = "/{ti}/M3/m3api-rest/v2/execute/{program}/{transaction}"
 MAX_BODY = 4 * 1024 * 1024
 
 
@@ -88,6 +91,9 @@ async def admit_call(sim: Simulator, ti: str, auth: str) -> tuple[Tenant, Access
     return tenant, access
 
 
+Rows = list[Mapping[str, Any]]
+
+
 def run(
     sim: Simulator,
     tenant: Tenant,
@@ -96,11 +102,12 @@ def run(
     transaction: str,
     fields: Mapping[str, str],
     opts: wire.OutputOptions,
-) -> tuple[list[dict[str, str]] | None, MIError | None]:
-    """One transaction through authorization and the engine; a NOK is returned, not raised.
+) -> tuple[Transaction | None, Rows | None, MIError | None]:
+    """One transaction through authorization and the engine: its definition and unshaped rows
+    (see `records`), or the NOK, returned and not raised.
 
-    Under a gateway request (`CURRENT` set by the ops middleware) a `nok` fault rule may answer
-    instead, and the outcome is counted and journaled."""
+    Under a gateway request (`CURRENT` set by the ops middleware or the fast path) a `nok`
+    fault rule may answer instead, and the outcome is counted and journaled."""
     rec = CURRENT.get()
     if rec is None:
         return _run(sim, tenant, access, program, transaction, fields, opts)
@@ -112,11 +119,12 @@ def run(
         else (None, None)
     )
     if error is None:
-        records, error = _run(sim, tenant, access, program, transaction, fields, opts)
+        trx, rows, error = _run(sim, tenant, access, program, transaction, fields, opts)
     else:
-        records = None
-    ops.mi_call(rec, tenant.name, program, transaction, fields, records, error, t0, fault)
-    return records, error
+        trx, rows = None, None
+    answered = rows if trx is not None and trx.blank else None
+    ops.mi_call(rec, tenant.name, program, transaction, fields, answered, error, t0, fault)
+    return trx, rows, error
 
 
 def _run(
@@ -127,7 +135,7 @@ def _run(
     transaction: str,
     fields: Mapping[str, str],
     opts: wire.OutputOptions,
-) -> tuple[list[dict[str, str]] | None, MIError | None]:
+) -> tuple[Transaction | None, Rows | None, MIError | None]:
     defaults = tenant.defaults
     ctx = CallContext(
         tenant=tenant.name,
@@ -141,16 +149,23 @@ def _run(
     try:
         cono = fields.get("CONO") or ctx.cono
         tenant.authorization.check(access.user, program, transaction, cono)
-        records = sim.engine.execute(tenant.state, program, transaction, fields, ctx)
-        if opts.returncols or opts.excludeempty or not opts.righttrim or opts.dateformat != "YMD8":
-            _, _, trx = sim.engine.resolve(program, transaction)
-            records = wire.shape(trx, records, opts)
-        return records, None
+        trx, rows = sim.engine.execute_rows(tenant.state, program, transaction, fields, ctx)
+        return trx, rows, None
     except MIError as exc:
-        return None, exc
+        return None, None, exc
 
 
-def _split(params: Mapping[str, str]) -> tuple[dict[str, str], wire.OutputOptions]:
+def records(trx: Transaction | None, rows: Rows | None, opts: wire.OutputOptions) -> list[Record]:
+    """Rows as the records the caller asked for: every output field, then the generic
+    parameters' shaping (returncols, excludeempty, righttrim, dateformat)."""
+    if trx is None or not rows:
+        return []
+    return wire.shape(trx, shape_output(trx, rows), opts)
+
+
+def _split(params: Mapping[str, str]) -> tuple[Mapping[str, str], wire.OutputOptions]:
+    if params.keys().isdisjoint(wire.GENERIC_PARAMS):
+        return params, wire.DEFAULT_OPTIONS
     fields = {k: v for k, v in params.items() if k not in wire.GENERIC_PARAMS}
     return fields, wire.parse_options(params)
 
@@ -164,8 +179,15 @@ async def v2_single(
     except GatewayError as exc:
         return exc.status, exc.headers, error_body(exc)
     fields, opts = _split(params)
-    records, error = run(sim, tenant, access, program, transaction, fields, opts)
-    result = wire.v2_result(transaction, records, error, fields if opts.extendedresult else None)
+    trx, rows, error = run(sim, tenant, access, program, transaction, fields, opts)
+    if opts is wire.DEFAULT_OPTIONS and trx is not None and rows is not None:
+        return 200, {}, wire.v2_ok_body(transaction, wire.records_json(trx, rows))
+    result = wire.v2_result(
+        transaction,
+        None if error is not None else records(trx, rows, opts),
+        error,
+        fields if opts.extendedresult else None,
+    )
     return 200, {}, wire.v2_body([result], opts.pretty)
 
 
@@ -177,7 +199,7 @@ async def execute_v2(request: Request) -> Response:
         p["program"],
         p["transaction"],
         request.headers.get("authorization", ""),
-        request.query_params,
+        dict(request.query_params),
     )
     return Response(body, status, headers=headers, media_type=JSON)
 
@@ -213,9 +235,10 @@ async def execute_bulk(request: Request) -> Response:
         if isinstance(cols, list):
             params["returncols"] = ",".join(str(c) for c in cols)
         opts = wire.parse_options(params)
-        records, error = run(sim, tenant, access, prog, trx_name, fields, opts)
+        trx, rows, error = run(sim, tenant, access, prog, trx_name, fields, opts)
+        answer = None if error is not None else records(trx, rows, opts)
         results.append(
-            wire.v2_result(trx_name, records, error, fields if opts.extendedresult else None)
+            wire.v2_result(trx_name, answer, error, fields if opts.extendedresult else None)
         )
     pretty = request.query_params.get("format", "").upper() == "PRETTY"
     return Response(wire.v2_body(results, pretty), media_type=JSON)
@@ -266,12 +289,11 @@ async def execute_v1(request: Request) -> Response:
     query = dict(request.query_params)
     fields = {k: v for k, v in query.items() if k not in wire.GENERIC_PARAMS}
     opts = wire.parse_options({**matrix, **{k: v for k, v in query.items() if k not in fields}})
-    records, error = run(sim, tenant, access, program, transaction, fields, opts)
+    trx, rows, error = run(sim, tenant, access, program, transaction, fields, opts)
     if error is not None:
         body = wire.v1_error(error)
     else:
-        _, _, trx = sim.engine.resolve(program, transaction)
-        body = wire.v1_body(program, trx, records or [], opts)
+        body = wire.v1_body(program, trx, records(trx, rows, opts), opts)
     if "json" in request.headers.get("accept", "").lower():
         return Response(orjson.dumps(body), media_type=JSON)
     return Response(wire.v1_xml(body), media_type="application/xml; charset=UTF-8")
@@ -301,7 +323,7 @@ async def metadata_program(request: Request) -> Response:
 ROUTES = [
     Route("/{ti}/as/token.oauth2", oauth.token_endpoint, methods=["POST"]),
     Route("/{ti}/as/revoke_token.oauth2", oauth.revoke_endpoint, methods=["POST", "GET"]),
-    Route("/{ti}/M3/m3api-rest/v2/execute/{program}/{transaction}", execute_v2, methods=["GET"]),
+    Route(V2_ROUTE, execute_v2, methods=["GET"]),
     Route("/{ti}/M3/m3api-rest/v2/execute", execute_bulk, methods=["POST"]),
     Route("/{ti}/M3/m3api-rest/execute/{rest:path}", execute_v1, methods=["GET"]),
     Route("/{ti}/M3/m3api-rest/metadata", metadata_list, methods=["GET"]),

@@ -70,11 +70,17 @@ class Transaction:
     described: bool
     input_map: dict[str, Field] = field(init=False, repr=False, compare=False, hash=False)
     output_names: tuple[str, ...] = field(init=False, repr=False, compare=False, hash=False)
+    blank: dict[str, str] = field(init=False, repr=False, compare=False, hash=False)
+    output_set: frozenset[str] = field(init=False, repr=False, compare=False, hash=False)
+    json_memo: dict[Any, bytes] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         # Built once here because the engine looks fields up on every request.
         object.__setattr__(self, "input_map", {f.name: f for f in self.inputs})
         object.__setattr__(self, "output_names", tuple(f.name for f in self.outputs))
+        object.__setattr__(self, "blank", dict.fromkeys(self.output_names, ""))
+        object.__setattr__(self, "output_set", frozenset(self.output_names))
+        object.__setattr__(self, "json_memo", {})  # see wire.records_json
 
 
 @dataclass(frozen=True)
@@ -431,7 +437,8 @@ def load_catalog(data_dir: Path | None = None, *, use_cache: bool = True) -> Cat
     files = resources.files(MI_FOLDER, "*.yaml", data_dir)
     generic_path = resources.find(GENERIC_FILE, data_dir)
     deps = [*files, *([generic_path] if generic_path else [])]
-    return cached(deps, __version__, lambda: _load_catalog(data_dir))
+    # The format tag changes whenever the pickled classes gain a field.
+    return cached(deps, f"{__version__}/catalog-3", lambda: _load_catalog(data_dir))
 
 
 def _load_catalog(data_dir: Path | None) -> Catalog:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from itertools import islice, repeat
+from itertools import islice
 from typing import Any
 
 from simulator.errors import MIError, NotSimulated
@@ -135,22 +135,46 @@ class Engine:
         fields: Mapping[str, str],
         ctx: CallContext,
     ) -> list[Record]:
+        trx, rows = self.execute_rows(state, program, transaction, fields, ctx)
+        return shape_output(trx, rows)
+
+    def execute_rows(
+        self,
+        state: TenantState,
+        program: str,
+        transaction: str,
+        fields: Mapping[str, str],
+        ctx: CallContext,
+    ) -> tuple[Transaction, list[Mapping[str, Any]]]:
+        """The transaction's definition and the rows it answers, not yet shaped into records.
+
+        The rows are the store's own, so the wire layer can serialize them without copying;
+        callers shape or serialize them before anything else runs (no await in between)."""
         program, transaction, trx = self.resolve(program, transaction)
         ctx.program, ctx.transaction = program, transaction
+        limit = ctx.maxrecs if trx.list else 0
         handler = self.handlers.get((program, transaction))
         if handler is None:
             if (program, transaction) in self.canned:
-                rows = self.canned[(program, transaction)]
-                return shape_output(trx, rows, ctx.maxrecs if trx.list else 0)
+                return trx, _rows(self.canned[(program, transaction)], limit)
             raise NotSimulated(program, transaction)
         clean = validate_input(trx, fields)
         ctx.changes = []
-        out = handler(state, clean, ctx)
-        records = shape_output(trx, out, ctx.maxrecs if trx.list else 0)
+        rows = _rows(handler(state, clean, ctx), limit)
         for change in ctx.changes:
             for listener in self.listeners:
                 listener(change)
-        return records
+        return trx, rows
+
+
+def _rows(out: Any, limit: int) -> list[Mapping[str, Any]]:
+    """A handler's answer as a list; `limit` stops reading a lazy list early, so `maxrecs`
+    bounds the work, not only the answer."""
+    if out is None:
+        return []
+    if isinstance(out, dict):
+        return [out]
+    return list(islice(out, limit) if limit else out)
 
 
 def validate_input(trx: Transaction, fields: Mapping[str, str]) -> dict[str, str]:
@@ -205,22 +229,20 @@ def _valid_date(value: str) -> bool:
     return True
 
 
-def shape_output(trx: Transaction, out: Any, limit: int = 0) -> list[Record]:
-    """Every output field, in definition order, as a string ("" when unset).
-
-    `limit` stops reading a lazy list early, so `maxrecs` bounds the work, not only the answer.
-    """
-    if out is None:
+def shape_output(trx: Transaction, rows: Iterable[Mapping[str, Any]]) -> list[Record]:
+    """Every output field, in definition order, as a string ("" when unset)."""
+    blank = trx.blank
+    if not blank:
         return []
-    rows = [out] if isinstance(out, dict) else out
-    if limit:
-        rows = islice(rows, limit)
-    names = trx.output_names
-    if not names:
-        return []
+    wanted = trx.output_set
     out = []
     for row in rows:
-        rec = dict(zip(names, map(row.get, names, repeat("")), strict=True))
+        # A copy of the blank record keeps definition order; extra row fields are dropped.
+        rec = blank.copy()
+        rec.update(row)
+        if len(rec) != len(blank):
+            for name in row.keys() - wanted:
+                del rec[name]
         if set(map(type, rec.values())) != _ONLY_STR:
             rec = {k: _text(v) for k, v in rec.items()}
         out.append(rec)

@@ -21,6 +21,7 @@ import orjson
 
 from simulator.errors import MIError
 from simulator.m3.definitions import Transaction
+from simulator.m3.engine import shape_output
 from simulator.m3.store import Record
 
 MESSAGE_WIDTH = 120
@@ -169,6 +170,53 @@ def v2_body(results: list[dict[str, Any]], pretty: bool = False) -> bytes:
         "nrOfFailedTransactions": failed,
     }
     return orjson.dumps(body, option=orjson.OPT_INDENT_2 if pretty else 0)
+
+
+MEMO_SIZE = 4096
+_STR_ONLY = {str}
+
+
+def records_json(trx: Transaction, rows: list[Mapping[str, Any]]) -> bytes:
+    """The JSON array of `rows` as records (`shape_output` then orjson), memoised per row content.
+
+    Reads repeat: the same customer or item is fetched over and over, and building its 51-field
+    record and serializing it was most of an MI call's cost. The memo key is the row's field
+    names and values themselves, so a changed row can never hit a stale entry (no invalidation
+    to forget); only rows whose values are all strings are memoised, so no two keys that
+    compare equal can render differently (1 == 1.0 == True). The memo is dropped when full.
+    """
+    if not trx.blank:
+        return b"[]"
+    memo = trx.json_memo
+    parts = []
+    for row in rows:
+        key = (tuple(row), tuple(row.values()))
+        try:
+            part = memo.get(key)
+        except TypeError:  # an unhashable value: never memoised
+            part, key = None, None
+        if part is None:
+            part = orjson.dumps(shape_output(trx, (row,))[0])
+            if key is not None and set(map(type, key[1])) <= _STR_ONLY:
+                if len(memo) >= MEMO_SIZE:
+                    memo.clear()
+                memo[key] = part
+        parts.append(part)
+    return b"[" + b",".join(parts) + b"]"
+
+
+def v2_ok_body(transaction: str, records: bytes) -> bytes:
+    """`v2_body([v2_result(transaction, ...)])` for one successful result, from its records'
+    JSON: byte for byte the same (a property test holds them together)."""
+    return b"".join(
+        (
+            b'{"results":[{"transaction":',
+            orjson.dumps(transaction),
+            b',"records":',
+            records,
+            b'}],"wasTerminated":false,"nrOfSuccessfullTransactions":1,"nrOfFailedTransactions":0}',
+        )
+    )
 
 
 def v1_body(
