@@ -346,3 +346,14 @@ def test_secrets_never_appear_in_journal_metrics_or_logs(hook: Webhook) -> None:
     for where, text in outputs.items():
         for name, secret in secrets.items():
             assert secret not in text, f"{name} appears in the {where}"
+
+
+def test_mi_entries_record_the_fields_as_sent_without_generic_parameters(
+    client: TestClient, mi: MI
+) -> None:
+    mi.raw("CRS610MI", "LstByName", CUNM="Nordic & Co é", maxrecs="2", password="hunter2")
+    mi.raw("CRS610MI", "GetBasicData", CUNO="C10001", CUNM="x", returncols="CUNO")
+    lst, get = journal(client)[-2:]
+    assert lst["request"] == {"CUNM": "Nordic & Co é", "password": "***"}
+    assert get["request"] == {"CUNO": "C10001", "CUNM": "x"}
+    assert (lst["response"], get["response"]) == ({"records": 2}, {"records": 1})

@@ -55,13 +55,23 @@ async def admit(request: Request) -> tuple[Simulator, Tenant, AccessToken]:
 
 
 async def admit_call(sim: Simulator, ti: str, auth: str) -> tuple[Tenant, AccessToken]:
-    """The gateway's checks on an `Authorization` header value, for routes and the fast path."""
+    """The gateway's checks on an `Authorization` header value, with the throttle's delay."""
+    tenant, access, delay = check_call(sim, ti, auth)
+    if delay > 0:
+        await sim.sleep(delay)
+    return tenant, access
+
+
+def check_call(sim: Simulator, ti: str, auth: str) -> tuple[Tenant, AccessToken, float]:
+    """Token, tenant, back-pressure and throttle: raises GatewayError (401/429/503) or returns
+    who is calling and how long rate smoothing wants the call delayed."""
     scheme, _, token = auth.partition(" ")
     if not auth:
         raise _unauthorized("Bearer token is missing")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if not token or scheme.lower() != "bearer":
         raise _unauthorized("Authorization header is not a Bearer token")
-    access = sim.tokens.authenticate(token.strip(), ti)
+    access = sim.tokens.authenticate(token, ti)
     rec = CURRENT.get()
     if rec is not None:
         rec["access"] = access
@@ -86,9 +96,7 @@ async def admit_call(sim: Simulator, ti: str, auth: str) -> tuple[Tenant, Access
             error="too_many_requests",
             headers={"Retry-After": str(decision.retry_after_s)},
         )
-    if decision.delay_s > 0:
-        await sim.sleep(decision.delay_s)
-    return tenant, access
+    return tenant, access, decision.delay_s
 
 
 Rows = list[Mapping[str, Any]]
@@ -175,9 +183,11 @@ async def v2_single(
 ) -> tuple[int, dict[str, str], bytes]:
     """One v2 GET, as (status, headers, body): shared by the route and the ASGI fast path."""
     try:
-        tenant, access = await admit_call(sim, ti, auth)
+        tenant, access, delay = check_call(sim, ti, auth)
     except GatewayError as exc:
         return exc.status, exc.headers, error_body(exc)
+    if delay > 0:
+        await sim.sleep(delay)
     fields, opts = _split(params)
     trx, rows, error = run(sim, tenant, access, program, transaction, fields, opts)
     if opts is wire.DEFAULT_OPTIONS and trx is not None and rows is not None:

@@ -104,12 +104,23 @@ class Engine:
         self.aliases = aliases
         self.canned = dict(canned or {})
         self.listeners: list[Callable[[Change], None]] = []
+        # The catalog and aliases never change after start, so a resolved name stays resolved.
+        self._resolved: dict[tuple[str, str], tuple[str, str, Transaction]] = {}
 
     def simulated(self, program: str, transaction: str) -> bool:
         return (program, transaction) in self.handlers or (program, transaction) in self.canned
 
     def resolve(self, program: str, transaction: str) -> tuple[str, str, Transaction]:
         """The definition to run, or the NOK M3 gives for a name it does not know."""
+        hit = self._resolved.get((program, transaction))
+        if hit is not None:
+            return hit
+        found = self._resolve(program, transaction)
+        if len(self._resolved) < 10_000:  # names come from clients: bounded
+            self._resolved[(program, transaction)] = found
+        return found
+
+    def _resolve(self, program: str, transaction: str) -> tuple[str, str, Transaction]:
         if self.aliases and (program, transaction) in SEED_NAMES:
             program, transaction, _ = SEED_NAMES[(program, transaction)]
         prog = self.catalog.program(program)

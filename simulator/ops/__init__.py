@@ -48,6 +48,11 @@ class Ops:
         m = self.metrics
         status = rec["status"]
         m.request(rec["route"], rec["method"], status, t0)
+        decision = rec.get("throttle")
+        if rec["route"] != TOKEN_ROUTE and (
+            decision is None or (decision.allowed and decision.delay_s <= 0)
+        ):
+            return  # most requests: nothing more to count
         tenant = rec["tenant"] if rec["tenant"] in self.sim.tenants else "_unknown"
         if rec["route"] == TOKEN_ROUTE:
             if status == 200:
@@ -56,7 +61,6 @@ class Ops:
             else:
                 key = (tenant, rec.get("oauthError") or f"http_{status}")
                 m.tokens_refused[key] = m.tokens_refused.get(key, 0) + 1
-        decision = rec.get("throttle")
         if decision is not None:
             if not decision.allowed:
                 key = (tenant, decision.reason)

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 
@@ -52,7 +53,15 @@ def redact_query(text: str) -> str:
 
 
 def clean(fields: Any) -> dict[str, Any]:
-    """A request's fields as recorded: values of secret-looking names are masked."""
+    """A request's fields as recorded: values of secret-looking names are masked.
+
+    The MI fast path records the raw query string (bytes): its fields are parsed here, on read.
+    """
+    if isinstance(fields, bytes):
+        from simulator.m3.wire import GENERIC_PARAMS
+
+        query = parse_qsl(fields.decode("latin-1"), keep_blank_values=True)
+        fields = {k: v for k, v in dict(query).items() if k not in GENERIC_PARAMS}
     if not isinstance(fields, dict):
         return {}
     return {k: "***" if k.lower() in SECRET_KEYS else v for k, v in fields.items()}

@@ -37,10 +37,6 @@ class Histogram:
         self.count += 1
 
 
-def _bump(table: dict[Any, int], key: Any) -> None:
-    table[key] = table.get(key, 0) + 1
-
-
 class Metrics:
     def __init__(self) -> None:
         self.http: dict[tuple[str, str, int], int] = {}
@@ -70,10 +66,14 @@ class Metrics:
             self._sec, self._cur = sec, 1
 
     def mi_call(self, tenant: str, program: str, transaction: str, ok: bool) -> None:
+        mi = self.mi
         key = (tenant, program, transaction, "ok" if ok else "nok")
-        if key not in self.mi and len(self.mi) >= MAX_SERIES:
-            key = (tenant, "_other", "_other", key[3])
-        _bump(self.mi, key)
+        n = mi.get(key)
+        if n is None:
+            if len(mi) >= MAX_SERIES:
+                key = (tenant, "_other", "_other", key[3])
+            n = mi.get(key, 0)
+        mi[key] = n + 1
 
     def delivered(self, channel: str, latency_s: float) -> None:
         h = self.latency.get(channel)
