@@ -72,7 +72,9 @@ class Transaction:
     output_names: tuple[str, ...] = field(init=False, repr=False, compare=False, hash=False)
     blank: dict[str, str] = field(init=False, repr=False, compare=False, hash=False)
     output_set: frozenset[str] = field(init=False, repr=False, compare=False, hash=False)
-    json_memo: dict[Any, bytes] = field(init=False, repr=False, compare=False, hash=False)
+    json_memo: dict[int, tuple[dict[str, Any], bytes]] = field(
+        init=False, repr=False, compare=False, hash=False
+    )
 
     def __post_init__(self) -> None:
         # Built once here because the engine looks fields up on every request.
@@ -438,7 +440,7 @@ def load_catalog(data_dir: Path | None = None, *, use_cache: bool = True) -> Cat
     generic_path = resources.find(GENERIC_FILE, data_dir)
     deps = [*files, *([generic_path] if generic_path else [])]
     # The format tag changes whenever the pickled classes gain a field.
-    return cached(deps, f"{__version__}/catalog-3", lambda: _load_catalog(data_dir))
+    return cached(deps, f"{__version__}/catalog-4", lambda: _load_catalog(data_dir))
 
 
 def _load_catalog(data_dir: Path | None) -> Catalog:

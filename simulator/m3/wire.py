@@ -177,30 +177,30 @@ _STR_ONLY = {str}
 
 
 def records_json(trx: Transaction, rows: list[Mapping[str, Any]]) -> bytes:
-    """The JSON array of `rows` as records (`shape_output` then orjson), memoised per row content.
+    """The JSON array of `rows` as records (`shape_output` then orjson), memoised per row.
 
     Reads repeat: the same customer or item is fetched over and over, and building its 51-field
-    record and serializing it was most of an MI call's cost. The memo key is the row's field
-    names and values themselves, so a changed row can never hit a stale entry (no invalidation
-    to forget); only rows whose values are all strings are memoised, so no two keys that
-    compare equal can render differently (1 == 1.0 == True). The memo is dropped when full.
+    record and serializing it was most of an MI call's cost. The memo is keyed by the row
+    object and holds a copy of the row it was made from; it is used only while the row still
+    equals that copy, so a changed row can never hit a stale entry (no invalidation to forget).
+    Key order does not matter: records follow the definition's order. Only rows whose values
+    are all strings are memoised, so no two rows that compare equal can render differently
+    (1 == 1.0 == True). The memo is dropped when full.
     """
     if not trx.blank:
         return b"[]"
     memo = trx.json_memo
     parts = []
     for row in rows:
-        key = (tuple(row), tuple(row.values()))
-        try:
-            part = memo.get(key)
-        except TypeError:  # an unhashable value: never memoised
-            part, key = None, None
-        if part is None:
-            part = orjson.dumps(shape_output(trx, (row,))[0])
-            if key is not None and set(map(type, key[1])) <= _STR_ONLY:
-                if len(memo) >= MEMO_SIZE:
-                    memo.clear()
-                memo[key] = part
+        hit = memo.get(id(row))
+        if hit is not None and hit[0] == row:
+            parts.append(hit[1])
+            continue
+        part = orjson.dumps(shape_output(trx, (row,))[0])
+        if set(map(type, row.values())) <= _STR_ONLY:
+            if len(memo) >= MEMO_SIZE:
+                memo.clear()
+            memo[id(row)] = (dict(row), part)
         parts.append(part)
     return b"[" + b",".join(parts) + b"]"
 
