@@ -371,3 +371,9 @@ def test_a_bug_in_a_handler_answers_json_500_and_is_journaled(mi: MI) -> None:
     )
     entry = mi.client.get("/_sim/journal", params={"limit": 1}).json()["entries"][-1]
     assert entry["status"] == 500
+
+
+def test_selected_columns_query_parameter_works_like_returncols(mi: MI) -> None:
+    picked = mi.ok("CRS610MI", "GetBasicData", CUNO="C10001", selectedColumns="CUNO,CUNM")
+    assert picked == mi.ok("CRS610MI", "GetBasicData", CUNO="C10001", returncols="CUNO,CUNM")
+    assert list(picked[0]) == ["CUNO", "CUNM"]

@@ -65,7 +65,7 @@ GENERIC_PARAMS = frozenset(
         "m3user",
         "_rid",
         "metadata",
-        "selectedcolumns",
+        "selectedColumns",
     }
 )
 
