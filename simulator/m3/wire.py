@@ -172,7 +172,7 @@ def v2_body(results: list[dict[str, Any]], pretty: bool = False) -> bytes:
     return orjson.dumps(body, option=orjson.OPT_INDENT_2 if pretty else 0)
 
 
-MEMO_SIZE = 4096
+MEMO_SIZE = 256  # per transaction; an entry is a row copy plus its JSON, ~3 KB
 _STR_ONLY = {str}
 
 
