@@ -39,8 +39,8 @@ def _ionapi(args: argparse.Namespace) -> int:
 
 
 def _coverage(args: argparse.Namespace) -> int:
+    from simulator.m3.catalog_loader import load_catalog
     from simulator.m3.coverage import coverage_table
-    from simulator.m3.definitions import load_catalog
     from simulator.m3.handlers import load_handlers
 
     catalog = load_catalog(Path(args.data_dir) if args.data_dir else None)
@@ -54,7 +54,7 @@ def _coverage(args: argparse.Namespace) -> int:
 
 
 def _contracts_list(args: argparse.Namespace) -> int:
-    from simulator.m3.definitions import load_catalog
+    from simulator.m3.catalog_loader import load_catalog
     from simulator.m3.handlers import load_handlers
 
     catalog = load_catalog(Path(args.data_dir) if args.data_dir else None)

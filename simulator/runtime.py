@@ -17,9 +17,10 @@ from simulator.config import Config, TenantSpec
 from simulator.errors import ConfigError, RequestError
 from simulator.gateway.authz import Authorization
 from simulator.gateway.ionapi import Credentials, default_credentials, random_credentials
-from simulator.gateway.oauth import TokenService
 from simulator.gateway.throttle import Throttle, ThrottlePolicy
-from simulator.m3.definitions import Catalog, load_catalog
+from simulator.gateway.tokens import TokenService
+from simulator.m3.catalog_loader import load_catalog
+from simulator.m3.definitions import Catalog
 from simulator.m3.engine import Engine
 from simulator.m3.handlers import load_handlers
 from simulator.m3.handlers.generic import for_programs

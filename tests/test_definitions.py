@@ -12,9 +12,10 @@ import yaml
 
 from simulator import resources
 from simulator.errors import ContractError
-from simulator.m3 import definitions
+from simulator.m3 import program_schema
+from simulator.m3.catalog_loader import load_catalog, load_program_file
 from simulator.m3.coverage import coverage_table
-from simulator.m3.definitions import Catalog, load_catalog, load_program_file
+from simulator.m3.definitions import Catalog
 from simulator.m3.metadata import (
     GENERIC_PARAMS,
     metadata_program,
@@ -151,7 +152,7 @@ def test_valid_files_skip_jsonschema(monkeypatch: pytest.MonkeyPatch) -> None:
     def boom() -> None:
         raise AssertionError("jsonschema used for a valid file")
 
-    monkeypatch.setattr(definitions, "_validator", boom)
+    monkeypatch.setattr(program_schema, "_validator", boom)
     assert len(load_catalog().programs) == len(PROGRAMS)
 
 
@@ -277,13 +278,13 @@ def test_keys_are_names_not_booleans(tmp_path: Path) -> None:
 
 
 def _schema_valid(data: Any) -> bool:
-    return not list(definitions._validator().iter_errors(data))
+    return not list(program_schema._validator().iter_errors(data))
 
 
 def test_fast_check_never_accepts_what_the_schema_refuses() -> None:
     """The fast check may be stricter than the schema, never looser."""
     base = yaml.safe_load(GOOD)
-    assert definitions._conforms(base) and _schema_valid(base)
+    assert program_schema._conforms(base) and _schema_valid(base)
     cutm = ("transactions", "Add", "input", "CUTM")
     mutations: list[tuple[tuple[str, ...], Any]] = [
         ((*cutm, "length"), 0),
@@ -311,11 +312,11 @@ def test_fast_check_never_accepts_what_the_schema_refuses() -> None:
             node = node[key]
         node[path[-1]] = value
         assert not _schema_valid(data), path
-        assert not definitions._conforms(data), path
+        assert not program_schema._conforms(data), path
 
 
 def test_the_schema_is_valid_draft_2020_12() -> None:
-    schema = definitions._validator().schema
+    schema = program_schema._validator().schema
     assert schema["$schema"].endswith("2020-12/schema")
     jsonschema.Draft202012Validator.check_schema(schema)
 

@@ -28,7 +28,9 @@ from starlette.routing import Route
 from simulator.clock import ManualClock
 from simulator.errors import GatewayError, OAuthError
 from simulator.gateway.ionapi import default_credentials
-from simulator.gateway.oauth import TokenService, jwks, revoke_endpoint, token_endpoint
+from simulator.gateway.oauth import revoke_endpoint, token_endpoint
+from simulator.gateway.signing import jwks
+from simulator.gateway.tokens import TokenService
 
 TI = "DEMO_TST"
 OTHER = "OTHER_TST"

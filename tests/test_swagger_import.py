@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from simulator.errors import ContractError
-from simulator.m3.definitions import load_catalog, load_program_file
+from simulator.m3.catalog_loader import load_catalog, load_program_file
 from simulator.m3.metadata import metadata_program
 from simulator.m3.swagger import dump_program, import_swagger, program_from_swagger
 

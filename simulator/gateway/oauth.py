@@ -1,24 +1,15 @@
-"""The authorization server of the ION API Gateway: token store, token and revoke endpoints.
+"""The authorization server of the ION API Gateway: its token and revoke endpoints.
 
 Wire behaviour follows reference ion-m3.md section 2. Real clients authenticate in two ways
 (form body or HTTP Basic) and send extra parameters (`redirect_uri`, `scope`, `username` on a
 refresh); all of that is tolerated, and every refusal is an RFC 6749 section 5.2 JSON error,
 never a 500, because a real client's retry logic keys on the status and the `error` code.
 
-Choices where the reference is silent ([inferred]/[unknown]):
+Choices where the reference is silent ([inferred]/[unknown]); the token store's own are in
+`simulator.gateway.tokens`:
 
-* A refresh rotates: the response carries a new refresh token and the used one stops working
-  (`invalid_grant` on reuse, without revoking the rest of the grant). Access tokens issued
-  earlier stay valid until they expire. A new refresh token gets a full refresh lifetime.
-* A refresh token always comes back, for every grant including `client_credentials`, because
-  some real clients read it unconditionally.
-* Revoking a refresh token (current or already rotated) revokes its whole grant: every access
-  and refresh token issued from the first login onwards. Revoking an access token revokes that
-  token only. Unknown tokens, and tokens of another client, are ignored (RFC 7009 section 2.2).
 * Revocation without client authentication is accepted (the Go sample sends only `?token=`);
   client credentials that are sent must be right.
-* Expired and revoked records are kept for `grace` seconds after expiry so that a client sees
-  "has expired"/"was revoked" rather than "Invalid access token", then purged.
 """
 
 from __future__ import annotations
@@ -26,319 +17,22 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import secrets
-import string
-import threading
-import time
-import uuid
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
 import orjson
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from simulator.errors import GatewayError, OAuthError
+from simulator.errors import OAuthError
+from simulator.gateway.tokens import INVALID_GRANT, TokenService
 from simulator.ops.journal import CURRENT
 
-if TYPE_CHECKING:
-    from simulator.clock import Clock
-
-__all__ = ["AccessToken", "TokenService", "jwks", "revoke_endpoint", "token_endpoint"]
+__all__ = ["revoke_endpoint", "token_endpoint"]
 
 MAX_BODY = 64 * 1024
 MAX_FIELDS = 100
 INVALID_CLIENT = "Invalid client or client credentials."
-INVALID_GRANT = "The provided access grant is invalid, expired, or revoked."
-_JTI_ALPHABET = string.ascii_letters + string.digits
-_IDENTITY_NS = uuid.UUID("6f1c8a52-3b0e-4d8e-9a57-1f2b6c0d9e41")
-
-
-# --- signing key -------------------------------------------------------------------------
-
-
-class _SigningKey:
-    """One RSA key per process, made on first use so that start-up never pays for it."""
-
-    _lock = threading.Lock()
-    _key: Any = None
-    kid = ""
-
-    @classmethod
-    def get(cls) -> Any:
-        if cls._key is None:
-            with cls._lock:
-                if cls._key is None:
-                    from cryptography.hazmat.primitives.asymmetric import rsa
-
-                    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-                    cls.kid = f"InforAccessTokenSigningCertificate-{int(time.time())}"
-                    cls._key = key
-        return cls._key
-
-
-def jwks() -> dict[str, Any]:
-    """The public half of the signing key as a JWK Set, to verify access tokens."""
-    from jwt.algorithms import RSAAlgorithm
-
-    key = _SigningKey.get()
-    jwk = RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
-    jwk.update({"kid": _SigningKey.kid, "use": "sig", "alg": "RS256"})
-    return {"keys": [jwk]}
-
-
-def _sign(claims: dict[str, Any]) -> str:
-    import jwt
-
-    key = _SigningKey.get()
-    return jwt.encode(claims, key, algorithm="RS256", headers={"typ": None, "kid": _SigningKey.kid})
-
-
-# --- token store -------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class AccessToken:
-    token: str
-    tenant: str
-    client_id: str
-    user: str
-    service_account: str
-    expires_at: float
-    jti: str
-    refresh: str | None
-    revoked: bool = False
-
-    def __repr__(self) -> str:
-        return (
-            f"AccessToken(tenant={self.tenant!r}, client_id={self.client_id!r}, "
-            f"user={self.user!r}, jti={self.jti!r}, expires_at={self.expires_at}, "
-            f"revoked={self.revoked})"
-        )
-
-
-@dataclass(slots=True, eq=False)
-class _Grant:
-    """What one login granted; every refresh continues it, a revocation ends all of it."""
-
-    tenant: str
-    client_id: str
-    user: str
-    service_account: str
-    scope: str | None
-    tokens: list[str] = field(default_factory=list)
-    revoked: bool = False
-
-
-@dataclass(slots=True, eq=False)
-class _RefreshToken:
-    grant: _Grant
-    expires_at: float
-    used: bool = False
-
-
-class TokenService:
-    """Issues, refreshes, revokes and checks tokens. Everything is in memory, keyed by token.
-
-    `authenticate` runs on every API call, so it is one dict lookup; the JWT is never parsed
-    back. All methods are synchronous: on the single event loop no request interleaves with a
-    read-modify-write of the store.
-    """
-
-    def __init__(
-        self,
-        clock: Clock,
-        *,
-        lifetime: int = 7200,
-        refresh_lifetime: int = 28800,
-        grace: int = 3600,
-    ) -> None:
-        self.clock = clock
-        self.lifetime = lifetime
-        self.refresh_lifetime = refresh_lifetime
-        self.grace = grace
-        self._access: dict[str, AccessToken] = {}
-        self._by_jti: dict[str, str] = {}
-        self._refresh: dict[str, _RefreshToken] = {}
-        self._since_purge = 0
-        self._purge_after = 1000
-
-    def __len__(self) -> int:
-        return len(self._access) + len(self._refresh)
-
-    def warm(self) -> None:
-        """Make the signing key now (e.g. in a worker thread after start-up), not on 1st login."""
-        _SigningKey.get()
-
-    def jwks(self) -> dict[str, Any]:
-        return jwks()
-
-    def issue(
-        self,
-        tenant: str,
-        client_id: str,
-        user: str,
-        service_account: str = "",
-        *,
-        refresh: bool = True,
-        scope: str | None = None,
-    ) -> dict[str, Any]:
-        """Start a new grant and return the token response body."""
-        grant = _Grant(tenant, client_id, user, service_account, scope or None)
-        return self._mint(grant, with_refresh=refresh)
-
-    def refresh(self, tenant: str, client_id: str, refresh_token: str) -> dict[str, Any]:
-        """Continue the grant of `refresh_token` (rotating it); raises OAuthError invalid_grant."""
-        record = self._refresh.get(refresh_token)
-        if (
-            record is None
-            or record.used
-            or record.grant.revoked
-            or record.grant.tenant != tenant
-            or record.grant.client_id != client_id
-            or self.clock.now() >= record.expires_at
-        ):
-            raise OAuthError(400, "invalid_grant", INVALID_GRANT)
-        record.used = True
-        return self._mint(record.grant, with_refresh=True)
-
-    def _mint(self, grant: _Grant, *, with_refresh: bool) -> dict[str, Any]:
-        now = self.clock.now()
-        self._since_purge += 1
-        if self._since_purge >= self._purge_after:
-            self.purge()
-        expires_at = now + self.lifetime
-        jti = "".join(secrets.choice(_JTI_ALPHABET) for _ in range(36))
-        claims = {
-            "scope": grant.scope or "null",
-            "client_id": grant.client_id,
-            "jti": jti,
-            "ServiceAccount": grant.service_account,
-            "Identity2": str(uuid.uuid5(_IDENTITY_NS, f"{grant.tenant}/{grant.user}")),
-            "Tenant": grant.tenant,
-            "EnforceScopesForClient": "0",
-            "exp": int(expires_at),
-            "iat": int(now),
-        }
-        token = _sign(claims)
-        refresh_token = secrets.token_urlsafe(32) if with_refresh else None
-        self._access[token] = AccessToken(
-            token,
-            grant.tenant,
-            grant.client_id,
-            grant.user,
-            grant.service_account,
-            expires_at,
-            jti,
-            refresh_token,
-        )
-        self._by_jti[jti] = token
-        body: dict[str, Any] = {
-            "access_token": token,
-            "token_type": "Bearer",
-            "expires_in": self.lifetime,
-        }
-        if refresh_token is not None:
-            grant.tokens.append(token)
-            self._refresh[refresh_token] = _RefreshToken(grant, now + self.refresh_lifetime)
-            body["refresh_token"] = refresh_token
-        return body
-
-    def revoke(self, tenant: str, client_id: str | None, token: str) -> None:
-        """Revoke an access token, or the whole grant of a refresh token (RFC 7009).
-
-        `client_id` None means the caller did not authenticate: the token itself is proof
-        enough to give it up. Unknown tokens and other clients' tokens are ignored silently.
-        """
-        record = self._refresh.get(token)
-        if record is not None:
-            grant = record.grant
-            if grant.tenant == tenant and client_id in (None, grant.client_id):
-                self._revoke_grant(grant)
-            return
-        access = self._access.get(token)
-        if access is not None and access.tenant == tenant and client_id in (None, access.client_id):
-            access.revoked = True
-
-    def _revoke_grant(self, grant: _Grant) -> None:
-        grant.revoked = True
-        for token in grant.tokens:
-            access = self._access.get(token)
-            if access is not None:
-                access.revoked = True
-
-    def authenticate(self, token: str, tenant: str) -> AccessToken:
-        """The caller of an API request, or GatewayError 401 saying what is wrong with `token`."""
-        record = self._access.get(token)
-        if record is None:
-            raise _invalid_token("Invalid access token")
-        if record.tenant != tenant:
-            raise _invalid_token(f"The access token is not valid for tenant {tenant}")
-        if record.revoked:
-            raise _invalid_token("The access token was revoked")
-        if self.clock.now() >= record.expires_at:
-            raise _invalid_token("The access token has expired")
-        return record
-
-    def lookup(self, token: str) -> AccessToken | None:
-        """The record of an access token, whatever its state (fault rules match its client)."""
-        return self._access.get(token)
-
-    def expire(self, token_or_jti: str) -> None:
-        """Make an access token (by value or jti) or a refresh token expire now."""
-        now = self.clock.now()
-        access = self._access.get(token_or_jti) or self._access.get(
-            self._by_jti.get(token_or_jti, "")
-        )
-        if access is not None:
-            access.expires_at = min(access.expires_at, now)
-            return
-        record = self._refresh.get(token_or_jti)
-        if record is not None:
-            record.expires_at = min(record.expires_at, now)
-
-    def revoke_all(self, tenant: str) -> None:
-        """Revoke every token of `tenant` (the tenant was reset or deleted)."""
-        for record in self._refresh.values():
-            if record.grant.tenant == tenant:
-                record.grant.revoked = True
-        for access in self._access.values():
-            if access.tenant == tenant:
-                access.revoked = True
-
-    def purge(self) -> None:
-        """Drop records expired more than `grace` seconds ago, so memory stays bounded.
-
-        `_mint` calls it after as many issues as records survived the last purge (at least
-        1000): the store at most doubles between purges, and each purge is paid for by as many
-        issues as it scans.
-        """
-        cutoff = self.clock.now() - self.grace
-        self._access = {t: a for t, a in self._access.items() if a.expires_at > cutoff}
-        self._by_jti = {a.jti: t for t, a in self._access.items()}
-        self._refresh = {t: r for t, r in self._refresh.items() if r.expires_at > cutoff}
-        seen: set[int] = set()
-        for record in self._refresh.values():
-            grant = record.grant
-            if id(grant) not in seen:
-                seen.add(id(grant))
-                grant.tokens = [t for t in grant.tokens if t in self._access]
-        self._since_purge = 0
-        self._purge_after = max(1000, len(self))
-
-
-def _invalid_token(message: str) -> GatewayError:
-    safe = "".join(c if " " <= c <= "~" and c not in '"\\' else "?" for c in message)
-    return GatewayError(
-        401,
-        message,
-        error="invalid_token",
-        headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{safe}"'},
-    )
-
-
-# --- endpoints ---------------------------------------------------------------------------
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 # Parameters whose repetition makes the request ambiguous (RFC 6749 section 3.2).

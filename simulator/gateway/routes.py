@@ -22,8 +22,8 @@ from starlette.routing import Match, Route
 
 from simulator.errors import GatewayError, MIError
 from simulator.gateway import oauth
-from simulator.gateway.oauth import AccessToken
 from simulator.gateway.responses import JSON, error_body, gateway_error, json_response
+from simulator.gateway.tokens import AccessToken
 from simulator.m3 import metadata, wire
 from simulator.m3.definitions import Transaction
 from simulator.m3.engine import CallContext, shape_output

@@ -18,7 +18,8 @@ from typing import Any
 import yaml
 
 from simulator.errors import ContractError
-from simulator.m3.definitions import LIST_PREFIXES, load_program_file
+from simulator.m3.catalog_loader import load_program_file
+from simulator.m3.definitions import LIST_PREFIXES
 
 # Context parameters every v2 operation accepts; they are not MI fields.
 GENERIC_PARAMS = frozenset(
