@@ -19,7 +19,8 @@ from typing import Any
 import jsonschema
 import orjson
 
-from simulator.events.contract import format_checker, load_contract
+from simulator.events.contract import load_contract
+from simulator.events.schema_check import format_checker
 
 
 def realistic(rng: random.Random, n: int) -> list[tuple[str, dict[str, Any]]]:
