@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from simulator.events import strategy
 from simulator.events.contract import load_contract
 from simulator.events.corpus import EventSource, parse_weights
-from simulator.events.generate import COUNTRIES, CURRENCIES, ORDER_STATUSES, draw_examples
+from simulator.events.generate import draw_examples
+from simulator.events.realistic_values import COUNTRIES, CURRENCIES, ORDER_STATUSES
 
 CONTRACT = load_contract()
 CHANNELS = sorted(CONTRACT.channels)
