@@ -16,12 +16,8 @@ from simulator.m3 import program_schema
 from simulator.m3.catalog_loader import load_catalog, load_program_file
 from simulator.m3.coverage import coverage_table
 from simulator.m3.definitions import Catalog
-from simulator.m3.metadata import (
-    GENERIC_PARAMS,
-    metadata_program,
-    metadata_programs,
-    openapi_document,
-)
+from simulator.m3.metadata import metadata_program, metadata_programs
+from simulator.m3.openapi import GENERIC_PARAMS, openapi_document
 
 PROGRAMS = {
     "CRS610MI", "CRS620MI", "MMS200MI", "MMS005MI", "MMS060MI", "MMS080MI", "OIS100MI",

@@ -1,6 +1,6 @@
 """The whole OpenAPI 3.1 document of a running simulator: gateway, IMS and test control.
 
-`simulator.m3.metadata.openapi_document` describes the MI programs (what the engine enforces);
+`simulator.m3.openapi.openapi_document` describes the MI programs (what the engine enforces);
 this module adds every other route a client or a test can call (`/_sim/...`, ION messaging,
 OAuth revoke, MI v1 and metadata, `/metrics`) with request bodies and response schemas precise
 enough that a fuzzer (Schemathesis) can exercise them and check the answers against them.
@@ -33,7 +33,7 @@ from simulator.admin.openapi._parts import (
 from simulator.admin.openapi.control import _control_paths
 from simulator.admin.openapi.gateway import _gateway_paths
 from simulator.admin.openapi.schemas import SCHEMAS
-from simulator.m3 import metadata
+from simulator.m3 import openapi as mi_openapi
 
 # --- assembly -----------------------------------------------------------------------------
 
@@ -84,7 +84,7 @@ def openapi_document(
     generic operation for any route without a description, so the document never lies about
     which routes exist.
     """
-    doc = copy.deepcopy(metadata.openapi_document(sim.catalog, server_url=server_url))
+    doc = copy.deepcopy(mi_openapi.openapi_document(sim.catalog, server_url=server_url))
     tenants = sorted(getattr(sim, "tenants", {}) or {})
     components = doc["components"]
     components["parameters"]["tenant"] = _tenant_param(tenants)
