@@ -17,7 +17,8 @@ import pytest
 from simulator.errors import MIError
 from simulator.harness import M3Client, WebhookSink, start_inprocess, start_thread
 from simulator.harness.client import GatewayHTTPError
-from simulator.harness.server import AdminError, IonsimServer, Tenant
+from simulator.harness.control import AdminError, Tenant
+from simulator.harness.server import IonsimServer
 
 
 @pytest.fixture(scope="module")

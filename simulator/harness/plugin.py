@@ -23,7 +23,8 @@ import pytest
 
 if TYPE_CHECKING:
     from simulator.harness.client import M3Client
-    from simulator.harness.server import IonsimServer, Tenant
+    from simulator.harness.control import Tenant
+    from simulator.harness.server import IonsimServer
     from simulator.harness.sink import WebhookSink
 
 DEFAULT_SEED = "demo"
