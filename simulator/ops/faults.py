@@ -8,7 +8,7 @@ try. Selectors are per rule and deterministic: `every: 3` fires on the 3rd, 6th,
 index), so a run with the same calls sees the same faults.
 
 Two families act at two places, because an M3 NOK lives inside an MI answer and a bulk call
-holds many transactions: `nok` rules act per MI transaction (in `gateway.routes.run`, in the
+holds many transactions: `nok` rules act per MI transaction (in `gateway.pipeline.run`, in the
 dialect of the call), every other action acts on the HTTP request in `ops.middleware`.
 """
 
