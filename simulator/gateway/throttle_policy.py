@@ -1,31 +1,30 @@
-"""Throttling and quota policies as Infor writes them: nested or flattened JSON, or XML.
+"""Throttling and quota policies as Infor writes them, checked in one place whatever their form.
 
-Parsing and checking only; `throttle.py` decides per request. The semantics and the simulator's
-assumptions are in `throttle.py`'s docstring.
+Nested JSON, Infor's flattened BaaS JSON and XML (read in `throttle_policy_xml.py`) all come down
+to Infor-named values checked here, and so does direct construction, so a bad policy never reaches
+`throttle.py`, which decides per request. The semantics and the simulator's assumptions are in
+`throttle.py`'s docstring.
 """
 
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from simulator.errors import RequestError
+from simulator.gateway.throttle_policy_xml import read_policy_xml
 
 _MAX_INT = 2**31 - 1
 _TIME_UNITS: dict[str, int] = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _INT_TEXT = re.compile(r"\s*[0-9]+\s*")
-_MAX_XML_CHARS = 65536
-_FORBIDDEN_XML = re.compile(r"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE)
 
 # Infor's names, used in messages and in to_json.
 _PERIOD = "timePeriodInMilliseconds"
 _AFTER = "rateSmoothing.delayAfterCount"
 _FACTOR = "rateSmoothing.delayFactorInMilliseconds"
 _MAX = "spikeArrest.maxRequestsPerPeriod"
-_THROTTLE_ATTRS = frozenset({"name", "displayName", "enabled", "version"})
 
 
 def _positive_int(field: str, value: object) -> int:
@@ -264,127 +263,7 @@ class ThrottlePolicy:
 
     @classmethod
     def from_xml(cls, text: str | bytes) -> ThrottlePolicy:
-        """Parse Infor's XML: `<throttling>`, `<quota>`, or both under any one root element.
-
-        The namespace is optional. DTDs are refused outright: the standard library parser would
-        expand internal entities, and a policy never needs a DTD.
-        """
-        if isinstance(text, bytes):
-            try:
-                text = text.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise RequestError(f"throttle policy XML is not UTF-8: {exc}") from None
-        if not isinstance(text, str):
-            raise RequestError("throttle policy XML must be text")
-        if len(text) > _MAX_XML_CHARS:
-            raise RequestError(
-                f"throttle policy XML is too large (over {_MAX_XML_CHARS} characters)"
-            )
-        if _FORBIDDEN_XML.search(text):
-            raise RequestError(
-                "throttle policy XML must not contain DOCTYPE or ENTITY declarations"
-            )
-        try:
-            root = ET.fromstring(text.lstrip("\ufeff").strip())
-        except ET.ParseError as exc:
-            raise RequestError(f"throttle policy XML is not well-formed: {exc}") from None
-
-        name = _local(root.tag)
-        if name == "throttling":
-            throttling, quota_el = root, None
-        elif name == "quota":
-            throttling, quota_el = None, root
-        else:
-            throttling = quota_el = None
-            _no_text(root, name)
-            for child in root:
-                child_name = _local(child.tag)
-                if child_name == "throttling" and throttling is None:
-                    throttling = child
-                elif child_name == "quota" and quota_el is None:
-                    quota_el = child
-                else:
-                    raise RequestError(
-                        f"unexpected element <{child_name}> in <{name}>; "
-                        "expected one <throttling> and/or one <quota>"
-                    )
-            if throttling is None and quota_el is None:
-                raise RequestError(f"<{name}> holds neither <throttling> nor <quota>")
-
-        flat: dict[str, object] = {}
-        if throttling is not None:
-            for attr, value in throttling.attrib.items():
-                if attr.startswith("{"):
-                    continue  # namespaced attributes such as xsi:schemaLocation
-                if attr not in _THROTTLE_ATTRS:
-                    raise RequestError(
-                        f"unknown attribute {attr!r} on <throttling>; expected "
-                        + ", ".join(sorted(_THROTTLE_ATTRS))
-                    )
-                if attr == "enabled":
-                    flat["enabled"] = value
-            for child in _children(
-                throttling, "throttling", {_PERIOD, "rateSmoothing", "spikeArrest", "quota"}
-            ):
-                child_name = _local(child.tag)
-                if child_name == _PERIOD:
-                    flat[_PERIOD] = _text(child, _PERIOD)
-                elif child_name == "quota":
-                    if quota_el is not None:
-                        raise RequestError("<quota> is given twice")
-                    quota_el = child
-                else:
-                    allowed = (
-                        {"delayAfterCount", "delayFactorInMilliseconds"}
-                        if child_name == "rateSmoothing"
-                        else {"maxRequestsPerPeriod"}
-                    )
-                    for leaf in _children(child, child_name, allowed):
-                        leaf_name = f"{child_name}.{_local(leaf.tag)}"
-                        flat[leaf_name] = _text(leaf, leaf_name)
-        quota = None
-        if quota_el is not None:
-            raw: dict[str, object] = {}
-            for leaf in _children(
-                quota_el, "quota", {"allow", "interval", "timeUnit", "userLevel"}
-            ):
-                raw[_local(leaf.tag)] = _text(leaf, f"quota.{_local(leaf.tag)}")
-            quota = QuotaPolicy.from_json(raw)
+        """Parse Infor's XML (read by `throttle_policy_xml.py`); values are checked as for JSON."""
+        flat, quota_raw = read_policy_xml(text)
+        quota = QuotaPolicy.from_json(quota_raw) if quota_raw is not None else None
         return cls._build(flat, quota)
-
-
-def _local(tag: str) -> str:
-    """Element name without its namespace, so the Infor namespace is optional."""
-    return tag.rpartition("}")[2]
-
-
-def _no_text(el: ET.Element, name: str) -> None:
-    if el.text and el.text.strip():
-        raise RequestError(f"<{name}> must contain elements, not text")
-
-
-def _children(el: ET.Element, name: str, allowed: set[str]) -> list[ET.Element]:
-    """Children of a container element; unknown or repeated ones are refused by name."""
-    _no_text(el, name)
-    seen: set[str] = set()
-    out = []
-    for child in el:
-        child_name = _local(child.tag)
-        if child_name not in allowed:
-            raise RequestError(
-                f"unknown element <{child_name}> in <{name}>; expected "
-                + ", ".join(f"<{a}>" for a in sorted(allowed))
-            )
-        if child_name in seen:
-            raise RequestError(f"<{child_name}> is given twice in <{name}>")
-        seen.add(child_name)
-        if child.tail and child.tail.strip():
-            raise RequestError(f"<{name}> must contain elements, not text")
-        out.append(child)
-    return out
-
-
-def _text(el: ET.Element, field: str) -> str:
-    if len(el):
-        raise RequestError(f"{field} must be a value, not elements")
-    return el.text or ""
