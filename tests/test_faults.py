@@ -19,7 +19,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from simulator import ManualClock, create_app, load_config
-from simulator.ops.middleware import DroppedConnection
+from simulator.ops.fault_actions import DroppedConnection
 from simulator.server import bind
 from tests.conftest import MI
 
