@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 from simulator.admin.routes import control, json_body
 from simulator.errors import GatewayError, RequestError
-from simulator.events.publisher import rfc3339
+from simulator.events.payloads import rfc3339
 from simulator.gateway.pipeline import admit
 from simulator.gateway.responses import gateway_error, json_response
 

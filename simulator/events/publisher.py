@@ -1,15 +1,13 @@
 """Committed M3 changes -> contract events, validated, logged and handed to delivery.
 
-The publisher listens on `sim.engine.listeners`. Payloads are built from the committed state
-(the order head and its lines as they are after the call, the stock balance row, the customer
-record the handler committed), never from the request, so an event says what M3 now holds.
+The publisher listens on `sim.engine.listeners`; what each change's event carries is decided in
+`simulator.events.payloads`, from the committed state.
 
 One Change yields at most one event, with one exception: within one MI call (same tenant,
 correlation, program and transaction) a second change that maps to the same channel and key
 and builds the same data is a duplicate and is coalesced. Confirm with three lines emits three
 `order_line` changes and one `order` change: one `order/synced` leaves, carrying the final head.
 Because payloads come from the final state, the first and the last of such duplicates are equal.
-Sync events use actionCode Replace (the payload is the whole current record), deletions Delete.
 
 Every payload is validated against the contract before it exists as an Event. A violation is an
 ionsim bug: `strict=True` (tests) raises it; otherwise it is logged, counted, never published.
@@ -21,7 +19,6 @@ import logging
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -29,35 +26,16 @@ from starlette.routing import Route
 
 from simulator.admin.routes import control
 from simulator.errors import RequestError
+from simulator.events import payloads
 from simulator.events.contract import Contract, ContractViolation, load_contract
 from simulator.events.model import Event
+from simulator.events.payloads import Built, rfc3339
 from simulator.m3.engine import Change
-from simulator.m3.store import Record, TenantState
-from simulator.m3.tables import table
+from simulator.m3.store import TenantState
 
 LOGICAL_ID = "lid://infor.m3.m3"
 log = logging.getLogger("ionsim.events")
 Sink = Callable[[Event], None]
-Built = tuple[str, str, dict[str, Any], str, str]  # channel, key, data, action, entity
-
-
-def rfc3339(t: float) -> str:
-    """UTC with milliseconds and Z, the way ION stamps events."""
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def _date(yyyymmdd: str) -> str | None:
-    d = yyyymmdd.strip()
-    if len(d) != 8 or not d.isdigit():
-        return None
-    return f"{d[:4]}-{d[4:6]}-{d[6:]}"
-
-
-def _number(text: Any) -> float:
-    try:
-        return float(str(text).strip() or "0")
-    except ValueError:
-        return 0.0
 
 
 class Publisher:
@@ -170,122 +148,9 @@ class Publisher:
         rows.sort(key=lambda r: r[0])
         return (r for r in rows if channels is None or r[1].channel in channels)
 
-    # ---- mapping: one function per entity, reading the committed state ----
-
     def build(self, st: TenantState, change: Change) -> Built | None:
-        builder = _BUILDERS.get(change.entity)
-        return builder(self, st, change) if builder else None
-
-    def _customer(self, st: TenantState, change: Change) -> Built:
-        r, now = change.record, self.sim.clock.now()
-        key = f"{r.get('CONO', '')}/{r.get('CUNO', '')}"
-        if change.action == "delete":
-            data = {"customerNumber": r.get("CUNO", ""), "deletionDate": rfc3339(now)}
-            data["customerName"] = r.get("CUNM", "")
-            return "customer/deleted", key, data, "Delete", _entity(r)
-        data = {
-            "customerNumber": r.get("CUNO", ""),
-            "customerName": r.get("CUNM", ""),
-            "status": r.get("STAT", ""),
-            "currency": r.get("CUCD", ""),
-            "country": r.get("CSCD", ""),
-            "addressLine1": r.get("CUA1", ""),
-            "city": r.get("TOWN") or r.get("CUA3", ""),
-            "postalCode": r.get("PONO", ""),
-            "email": r.get("MAIL", ""),
-            "phone": r.get("PHNO", ""),
-        }
-        modified = self._moment(r.get("LMDT", ""), now)
-        if modified:
-            data["lastModified"] = modified
-        return "customer/synced", key, data, "Replace", _entity(r)
-
-    def _order(self, st: TenantState, change: Change) -> Built | None:
-        cono, orno = change.key[0], change.key[1]
-        orders = table(st, "orders")
-        head = orders.get(orders.key(cono, orno))
-        if head is None:  # deleted order (no channel for it) or a line of a deleted order
-            return None
-        lines = table(st, "order_lines")
-        data: dict[str, Any] = {
-            "orderNumber": head.get("ORNO", ""),
-            "customerNumber": head.get("CUNO", ""),
-            "orderStatus": head.get("ORST", ""),
-            "lowestStatus": head.get("ORSL", ""),
-            "totalAmount": _number(head.get("NTAM")),
-            "currency": head.get("CUCD", ""),
-            "lineCount": sum(1 for _ in lines.scan(lines.key(cono, orno))),
-            "orderType": head.get("ORTP", ""),
-            "warehouse": head.get("WHLO", ""),
-            "customerOrderNumber": head.get("CUOR", ""),
-        }
-        order_date = _date(head.get("ORDT", ""))
-        if order_date:
-            data["orderDate"] = order_date
-        return "order/synced", f"{cono}/{orno}", data, "Replace", _entity(head)
-
-    def _invoice(self, st: TenantState, change: Change) -> Built:
-        r = change.record
-        data: dict[str, Any] = {
-            "invoiceNumber": r.get("IVNO", ""),
-            "customerNumber": r.get("CUNO", ""),
-            "amount": _number(r.get("AMT1") or r.get("IVAM")),
-            "currency": r.get("CUCD", ""),
-            "status": "Open",
-            "orderNumber": r.get("ORNO", ""),
-            "year": r.get("YEA4", ""),
-        }
-        for name, field in (("invoiceDate", "IVDT"), ("dueDate", "DUDT")):
-            value = _date(r.get(field, ""))
-            if value:
-                data[name] = value
-        key = f"{r.get('CONO', '')}/{r.get('DIVI', '')}/{r.get('YEA4', '')}/{r.get('IVNO', '')}"
-        return "invoice/synced", key, data, "Replace", _entity(r)
-
-    def _inventory(self, st: TenantState, change: Change) -> Built:
-        cono, whlo, itno = change.key[0], change.key[1], change.key[2]
-        balances = table(st, "item_warehouses")
-        row = balances.get(balances.key(cono, whlo, itno)) or change.record
-        items = table(st, "items")
-        item = items.get(items.key(cono, itno)) or {}
-        data: dict[str, Any] = {
-            "partNumber": itno,
-            "warehouse": whlo,
-            "onHand": _number(row.get("STQT")),
-            "allocated": _number(row.get("ALQT")),
-            "available": _number(row.get("AVAL")),
-            "unitOfMeasure": item.get("UNMS", ""),
-        }
-        moment = self._moment(row.get("LMDT", ""), self.sim.clock.now())
-        if moment:
-            data["lastTransactionDate"] = moment
-        warehouses = table(st, "warehouses")
-        divi = (warehouses.get(warehouses.key(cono, whlo)) or {}).get("DIVI", "")
-        entity = f"{cono}_{divi}"
-        return "inventory/synced", f"{cono}/{whlo}/{itno}", data, "Replace", entity
-
-    @staticmethod
-    def _moment(yyyymmdd: str, now: float) -> str | None:
-        """M3 keeps a date only: today's change is stamped now, an older one at midnight UTC."""
-        day = _date(yyyymmdd)
-        if day is None:
-            return None
-        stamp = rfc3339(now)
-        return stamp if stamp.startswith(day) else f"{day}T00:00:00Z"
-
-
-def _entity(record: Record) -> str:
-    """The accounting entity CONO_DIVI of a record, as ION's AccountingEntityID."""
-    return f"{record.get('CONO', '')}_{record.get('DIVI', '')}"
-
-
-_BUILDERS: dict[str, Callable[[Publisher, TenantState, Change], Built | None]] = {
-    "customer": Publisher._customer,
-    "order": Publisher._order,
-    "order_line": Publisher._order,
-    "invoice": Publisher._invoice,
-    "inventory": Publisher._inventory,
-}
+        """The channel, key, data, action and entity of `change`'s event, if it has one."""
+        return payloads.build(st, change, self.sim.clock)
 
 
 def describe(seq: int, event: Event) -> dict[str, Any]:

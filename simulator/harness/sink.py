@@ -1,109 +1,33 @@
 """A webhook receiver for tests: records what ionsim delivers and answers like a consumer would.
 
-Standard library only (`http.server`, one thread per connection, HTTP/1.1 keep-alive), on
-127.0.0.1 and a free port: ionsim delivers over TCP in every mode, so the receiver must be a
-real socket, but it need not be fast. It can be told to fail (`fail_next`) to exercise ionsim's
-retries, and to run a consumer callback (`on_event`) so a connector's handler is tested with real
-deliveries, duplicates included.
-
-`wait_for` fails with the near misses: events on the awaited channel that `where` rejected
-(and why, when `where` raised), events on other channels and failed attempts. That is what one
-needs to see when a test times out, rather than "no event".
+It listens on 127.0.0.1 and a free port. It can be told to fail (`fail_next`) to exercise
+ionsim's retries, and to run a consumer callback (`on_event`) so a connector's handler is tested
+with real deliveries, duplicates included.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from simulator.harness.deliveries import (
+    Delivery,
+    Where,
+    describe_where,
+    matches,
+    near_misses,
+    summarize,
+)
+from simulator.harness.sink_http import SinkServer
 
 __all__ = ["Delivery", "WebhookSink"]
 
-Where = Callable[[dict[str, Any]], Any]
 Consumer = Callable[[dict[str, Any]], Any]
-
-
-@dataclass
-class Delivery:
-    """One request ionsim made: `status` is what we answered, `event` the parsed JSON body."""
-
-    channel: str
-    event: dict[str, Any]
-    headers: dict[str, str]
-    body: bytes
-    status: int
-    attempt: int
-    signature_ok: bool | None = None
-    error: str = ""
-    at: float = field(default_factory=time.monotonic)
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
-
-    @property
-    def event_id(self) -> str:
-        return str(self.event.get("eventId") or self.headers.get("x-ionsim-event-id", ""))
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = False  # server_close() joins the connection threads
-    block_on_close = True
-
-    def __init__(self, addr: tuple[str, int], sink: WebhookSink) -> None:
-        self.sink = sink
-        self.open: set[socket.socket] = set()
-        self.lock = threading.Lock()
-        super().__init__(addr, _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self.lock:
-            self.open.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self.lock:
-            self.open.discard(request)
-        super().shutdown_request(request)
-
-    def drop_connections(self) -> None:
-        """Wakes connection threads blocked on a keep-alive read so they can end."""
-        with self.lock:
-            conns = list(self.open)
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-    timeout = 60
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        status = self.server.sink._receive(headers, body)
-        answer = json.dumps({"status": status}).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    do_PUT = do_POST
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # pytest output stays clean; deliveries are in `sink.deliveries`
 
 
 class WebhookSink:
@@ -115,7 +39,7 @@ class WebhookSink:
         self._cond = threading.Condition()
         self._fail: list[tuple[int, bool, str | None]] = []
         self._consumers: list[Consumer] = []
-        self._server = _Server((host, port), self)
+        self._server = SinkServer((host, port), self._receive)
         h, p = self._server.server_address[:2]
         self.url = f"http://{h}:{p}/ion"
         self._thread = threading.Thread(
@@ -218,7 +142,7 @@ class WebhookSink:
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
-                hits = [d for d in self.deliveries if self._hit(d, channel, where)]
+                hits = [d for d in self.deliveries if matches(d, channel, where)]
                 if len(hits) >= count:
                     return hits[count - 1].event
                 left = deadline - time.monotonic()
@@ -227,7 +151,7 @@ class WebhookSink:
                 self._cond.wait(left)
         what = f"{count} deliveries" if count > 1 else "delivery"
         raise AssertionError(
-            f"no {what} on {channel!r} matching {_describe(where)} within {timeout:g}s "
+            f"no {what} on {channel!r} matching {describe_where(where)} within {timeout:g}s "
             f"(got {len(hits)})\n{self.near_misses(channel, where)}"
         )
 
@@ -237,61 +161,23 @@ class WebhookSink:
         deadline = time.monotonic() + within
         with self._cond:
             while True:
-                hits = [d for d in self.deliveries if self._hit(d, channel, where)]
+                hits = [d for d in self.deliveries if matches(d, channel, where)]
                 left = deadline - time.monotonic()
                 if hits or left <= 0:
                     break
                 self._cond.wait(left)
         if hits:
-            shown = "\n".join(f"  {_short(d)}" for d in hits[:10])
+            shown = "\n".join(f"  {summarize(d)}" for d in hits[:10])
             raise AssertionError(
-                f"expected no event on {channel!r} matching {_describe(where)}, got {len(hits)}:"
-                f"\n{shown}"
+                f"expected no event on {channel!r} matching {describe_where(where)}, "
+                f"got {len(hits)}:\n{shown}"
             )
-
-    @staticmethod
-    def _hit(d: Delivery, channel: str, where: Where | None) -> bool:
-        if not d.ok or d.channel != channel:
-            return False
-        if where is None:
-            return True
-        try:
-            return bool(where(d.event))
-        except Exception:
-            return False
 
     def near_misses(self, channel: str, where: Where | None = None) -> str:
         """A readable account of everything received, grouped by why it did not match."""
         with self._cond:
             ds = list(self.deliveries)
-        same = [d for d in ds if d.ok and d.channel == channel]
-        other = [d for d in ds if d.ok and d.channel != channel]
-        failed = [d for d in ds if not d.ok]
-        lines = []
-        if not ds:
-            lines.append("nothing was delivered to this webhook at all")
-        if same:
-            lines.append(f"on {channel!r}, not matching:")
-            for d in same[-10:]:
-                why = ""
-                if where is not None:
-                    try:
-                        where(d.event)
-                    except Exception as exc:
-                        why = f"  (where raised {type(exc).__name__}: {exc})"
-                lines.append(f"  {_short(d)}{why}")
-        if other:
-            lines.append("on other channels:")
-            lines.extend(f"  {_short(d)}" for d in other[-10:])
-        if failed:
-            lines.append("answered with an error:")
-            lines.extend(f"  HTTP {d.status} {_short(d)} {d.error}".rstrip() for d in failed[-10:])
-        if self.explain is not None:
-            try:
-                lines.append(self.explain())
-            except Exception as exc:
-                lines.append(f"(could not list published events: {exc})")
-        return "\n".join(lines)
+        return near_misses(ds, channel, where, self.explain)
 
     # ---- lifecycle ----
 
@@ -310,48 +196,3 @@ class WebhookSink:
 
     def __repr__(self) -> str:
         return f"WebhookSink({self.url}, {len(self.deliveries)} deliveries)"
-
-
-def _short(d: Delivery) -> str:
-    data = d.event.get("data")
-    text = json.dumps(data, ensure_ascii=False) if data is not None else "-"
-    if len(text) > 240:
-        text = text[:237] + "..."
-    return f"{d.channel} {d.event_id[:8]} attempt {d.attempt}: {text}"
-
-
-def _describe(where: Where | None) -> str:
-    """The source of a lambda (`lambda e: e["data"]["x"] == 1`), else the function's name."""
-    if where is None:
-        return "anything"
-    name = getattr(where, "__name__", repr(where))
-    if name != "<lambda>":
-        return name
-    try:
-        import inspect
-
-        src = inspect.getsource(where)
-    except (OSError, TypeError):
-        return name
-    start = src.find("lambda")
-    if start < 0:
-        return name
-    depth, quote, end = 0, "", len(src)
-    for i in range(start, len(src)):
-        ch = src[i]
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            if depth == 0:
-                end = i
-                break
-            depth -= 1
-        elif (ch == "," and depth == 0) or ch == "\n":
-            end = i
-            break
-    return " ".join(src[start:end].split())
