@@ -71,7 +71,7 @@ class _App(Starlette):
                 allow_headers=["*"],
                 expose_headers=["Retry-After", "WWW-Authenticate", "X-Ionsim-Fault"],
             )
-        return MIFastPath(OpsMiddleware(app, sim), sim)
+        return MIFastPath(OpsMiddleware(app, sim), sim, user_middleware=bool(self.user_middleware))
 
 
 def create_app(config: Config | None = None, *, clock: Clock | None = None) -> Starlette:

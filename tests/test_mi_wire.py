@@ -377,3 +377,9 @@ def test_selected_columns_query_parameter_works_like_returncols(mi: MI) -> None:
     picked = mi.ok("CRS610MI", "GetBasicData", CUNO="C10001", selectedColumns="CUNO,CUNM")
     assert picked == mi.ok("CRS610MI", "GetBasicData", CUNO="C10001", returncols="CUNO,CUNM")
     assert list(picked[0]) == ["CUNO", "CUNM"]
+    lower = mi.call("CRS610MI", "GetBasicData", CUNO="C10001", selectedcolumns="CUNO,CUNM")
+    assert lower["records"] == picked
+    echoed = mi.call(
+        "CRS610MI", "GetBasicData", CUNO="C10001", selectedcolumns="CUNO", extendedresult="true"
+    )
+    assert echoed["parameters"] == {"CUNO": "C10001"}  # generic parameters are not fields

@@ -5,8 +5,8 @@ Through the full stack it passed the ops middleware (a `send` wrapper), Starlett
 middleware (another), twenty route patterns and a Request object before the first check. This
 layer sits outermost, recognises the path with one regular expression, opens the same journal
 entry the ops middleware would and calls the same `v2_single` the route uses, so answers,
-journal and metrics are identical. Under a bulk or fault-injected load every layer is needed,
-so the request goes the long way whenever a fault rule, the fault header or CORS is configured.
+journal and metrics are identical. When another layer has work to do, the request goes the
+long way: whenever a fault rule, the fault header, CORS or a user's own middleware is set.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def _parse_path(path: str) -> tuple[str, str, str, str] | None:
     """(path, tenant, program, transaction) of a v2 single path, kept for the paths clients
     repeat: the strings the journal holds are then shared, not one set per request."""
     m = _V2.match(path)
-    if m is None:
+    if m is None or path.startswith("/_sim/"):  # control routes keep their admin-token check
         return None
     hit = (path, *m.groups())
     if len(_PATHS) < _PATHS_MAX:
@@ -59,11 +59,12 @@ def query_params(raw: bytes) -> dict[str, str]:
 
 
 class MIFastPath:
-    def __init__(self, app: ASGIApp, sim: Simulator) -> None:
+    def __init__(self, app: ASGIApp, sim: Simulator, user_middleware: bool = False) -> None:
         self.app = app
         self.sim = sim
         self.ops = sim.ops
-        self.plain = not (sim.config.fault_header or sim.config.cors_origins)
+        # Middleware a user adds with `app.add_middleware` must see every request.
+        self.plain = not (sim.config.fault_header or sim.config.cors_origins or user_middleware)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET" or not self.plain:
@@ -100,29 +101,29 @@ class MIFastPath:
                 break
         reset = CURRENT.set(rec)
         try:
-            status, headers, body = await v2_single(
-                sim, ti, program, transaction, auth, query_params(scope["query_string"])
-            )
-        except Exception as exc:  # the error middleware's answer, as on every other route
-            _log.exception("ionsim bug on GET %s", path)
-            status, headers, body = 500, {}, internal_error_body("GET", path, exc)
-        finally:
-            CURRENT.reset(reset)
-        # The journal keeps the raw query string, not the parsed fields: entries live long (a
-        # ring of thousands), and what a request leaves behind costs more than what it frees.
-        if "request" in rec:
-            rec["request"] = scope["query_string"]
-        rec["status"] = status
-        if status >= 400:
-            rec["body"] = body[:2048]
-        raw = [_CONTENT_TYPE, (b"content-length", str(len(body)).encode())]
-        if headers:
-            raw.extend(
-                (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
-            )
-        try:
+            try:
+                status, headers, body = await v2_single(
+                    sim, ti, program, transaction, auth, query_params(scope["query_string"])
+                )
+            except Exception as exc:  # the error middleware's answer, as on every other route
+                _log.exception("ionsim bug on GET %s", path)
+                status, headers, body = 500, {}, internal_error_body("GET", path, exc)
+            finally:
+                CURRENT.reset(reset)
+            # The journal keeps the raw query string, not the parsed fields: entries live long
+            # (a ring of thousands), and what a request leaves behind costs more than it frees.
+            if "request" in rec:
+                rec["request"] = scope["query_string"]
+            rec["status"] = status
+            if status >= 400:
+                rec["body"] = bytes(memoryview(body)[:2048])  # exact size: see ops.middleware
+            raw = [_CONTENT_TYPE, (b"content-length", str(len(body)).encode())]
+            if headers:
+                raw.extend(
+                    (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
+                )
             await send({"type": "http.response.start", "status": status, "headers": raw})
             await send({"type": "http.response.body", "body": body})
-        finally:
+        finally:  # a cancelled request (client gone mid-delay) is journaled too, as status 0
             rec["dur"] = (perf_counter() - t0) * 1000
             self.ops.finish(rec, t0)

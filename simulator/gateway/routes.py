@@ -21,6 +21,7 @@ from simulator.gateway import oauth
 from simulator.gateway.pipeline import admit, check_call, records, run, split_params
 from simulator.gateway.responses import JSON, error_body, gateway_error, json_response
 from simulator.m3 import metadata, wire
+from simulator.m3.record_json import records_json
 from simulator.runtime import Simulator
 
 V2_ROUTE = "/{ti}/M3/m3api-rest/v2/execute/{program}/{transaction}"
@@ -40,7 +41,7 @@ async def v2_single(
     fields, opts = split_params(params)
     trx, rows, error = run(sim, tenant, access, program, transaction, fields, opts)
     if opts is wire.DEFAULT_OPTIONS and trx is not None and rows is not None:
-        return 200, {}, wire.v2_ok_body(transaction, wire.records_json(trx, rows))
+        return 200, {}, wire.v2_ok_body(transaction, records_json(trx, rows))
     result = wire.v2_result(
         transaction,
         None if error is not None else records(trx, rows, opts),

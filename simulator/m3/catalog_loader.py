@@ -101,7 +101,7 @@ def load_catalog(data_dir: Path | None = None, *, use_cache: bool = True) -> Cat
     generic_path = resources.find(GENERIC_FILE, data_dir)
     deps = [*files, *([generic_path] if generic_path else [])]
     # The format tag changes whenever the pickled classes gain a field or move to another module.
-    return cached(deps, f"{__version__}/catalog-5", lambda: _load_catalog(data_dir))
+    return cached(deps, f"{__version__}/catalog-6", lambda: _load_catalog(data_dir))
 
 
 def _load_catalog(data_dir: Path | None) -> Catalog:

@@ -7,7 +7,7 @@ Where the programs come from, and how a bad file is reported, is `catalog_loader
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 FieldType = Literal["A", "N", "D"]
 
@@ -36,9 +36,6 @@ class Transaction:
     output_names: tuple[str, ...] = field(init=False, repr=False, compare=False, hash=False)
     blank: dict[str, str] = field(init=False, repr=False, compare=False, hash=False)
     output_set: frozenset[str] = field(init=False, repr=False, compare=False, hash=False)
-    json_memo: dict[int, tuple[dict[str, Any], bytes]] = field(
-        init=False, repr=False, compare=False, hash=False
-    )
 
     def __post_init__(self) -> None:
         # Built once here because the engine looks fields up on every request.
@@ -46,7 +43,6 @@ class Transaction:
         object.__setattr__(self, "output_names", tuple(f.name for f in self.outputs))
         object.__setattr__(self, "blank", dict.fromkeys(self.output_names, ""))
         object.__setattr__(self, "output_set", frozenset(self.output_names))
-        object.__setattr__(self, "json_memo", {})  # see wire.records_json
 
 
 @dataclass(frozen=True)

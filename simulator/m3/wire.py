@@ -21,7 +21,6 @@ import orjson
 
 from simulator.errors import MIError
 from simulator.m3.definitions import Transaction
-from simulator.m3.engine import shape_output
 from simulator.m3.store import Record
 
 MESSAGE_WIDTH = 120
@@ -66,6 +65,7 @@ GENERIC_PARAMS = frozenset(
         "_rid",
         "metadata",
         "selectedColumns",
+        "selectedcolumns",
     }
 )
 
@@ -80,7 +80,7 @@ def parse_options(params: Mapping[str, str]) -> OutputOptions:
         return DEFAULT_OPTIONS
     maxrecs_text = p.get("maxrecs", "").strip()
     maxrecs = int(maxrecs_text) if _DIGITS.fullmatch(maxrecs_text) else 100
-    cols = p.get("returncols") or p.get("selectedColumns") or ""
+    cols = p.get("returncols") or p.get("selectedColumns") or p.get("selectedcolumns") or ""
     empty = p.get("excludeempty", p.get("excludempty", "false"))
     return OutputOptions(
         maxrecs=maxrecs,
@@ -170,39 +170,6 @@ def v2_body(results: list[dict[str, Any]], pretty: bool = False) -> bytes:
         "nrOfFailedTransactions": failed,
     }
     return orjson.dumps(body, option=orjson.OPT_INDENT_2 if pretty else 0)
-
-
-MEMO_SIZE = 256  # per transaction; an entry is a row copy plus its JSON, ~3 KB
-_STR_ONLY = {str}
-
-
-def records_json(trx: Transaction, rows: list[Mapping[str, Any]]) -> bytes:
-    """The JSON array of `rows` as records (`shape_output` then orjson), memoised per row.
-
-    Reads repeat: the same customer or item is fetched over and over, and building its 51-field
-    record and serializing it was most of an MI call's cost. The memo is keyed by the row
-    object and holds a copy of the row it was made from; it is used only while the row still
-    equals that copy, so a changed row can never hit a stale entry (no invalidation to forget).
-    Key order does not matter: records follow the definition's order. Only rows whose values
-    are all strings are memoised, so no two rows that compare equal can render differently
-    (1 == 1.0 == True). The memo is dropped when full.
-    """
-    if not trx.blank:
-        return b"[]"
-    memo = trx.json_memo
-    parts = []
-    for row in rows:
-        hit = memo.get(id(row))
-        if hit is not None and hit[0] == row:
-            parts.append(hit[1])
-            continue
-        part = orjson.dumps(shape_output(trx, (row,))[0])
-        if set(map(type, row.values())) <= _STR_ONLY:
-            if len(memo) >= MEMO_SIZE:
-                memo.clear()
-            memo[id(row)] = (dict(row), part)
-        parts.append(part)
-    return b"[" + b",".join(parts) + b"]"
 
 
 def v2_ok_body(transaction: str, records: bytes) -> bytes:

@@ -116,7 +116,8 @@ class OpsMiddleware:
             if message["type"] == "http.response.start":
                 rec["status"] = message["status"]
             elif rec["status"] >= 400 and "body" not in rec:
-                rec["body"] = bytes(message.get("body", b""))[:2048]
+                # An exact-size copy: orjson's bytes keep a 4 KB buffer behind them.
+                rec["body"] = bytes(memoryview(message.get("body", b""))[:2048])
             await send(message)
 
         try:
