@@ -12,7 +12,8 @@ import pytest
 from simulator.errors import ContractError
 from simulator.m3.catalog_loader import load_catalog, load_program_file
 from simulator.m3.metadata import metadata_program
-from simulator.m3.swagger import dump_program, import_swagger, program_from_swagger
+from simulator.m3.swagger import dump_program, import_swagger
+from simulator.m3.swagger_program import program_from_swagger
 
 FIXTURE = Path(__file__).parent / "fixtures_swagger" / "CRS610MI.json"
 
