@@ -54,7 +54,8 @@ def _storm(args: argparse.Namespace) -> int:
     from simulator.events.contract import load_contract
     from simulator.events.corpus import parse_weights
     from simulator.events.report import progress_line, stderr_progress
-    from simulator.events.storm import StormConfig, StormError, run_storm
+    from simulator.events.storm import run_storm
+    from simulator.events.storm_plan import StormConfig, StormError
 
     contract = load_contract()
     try:

@@ -1,11 +1,10 @@
 """Consumer contract verification: valid events must get 2xx, contract violations 4xx.
 
 `verify_consumer(target, channel)` runs one Hypothesis search per check: valid events from
-`strategy(channel, mode)`, then four kinds of mutants of them (a required field missing, a value
-of the wrong type, an enum value outside its set, a malformed date or date-time), each checked
-against the contract so it really is invalid. A consumer answering otherwise raises inside the
-Hypothesis test function, so Hypothesis shrinks the payload to the smallest one that still
-makes the consumer misbehave: the report shows that payload and the consumer's own answer.
+`strategy(channel, mode)`, then each kind of mutant (`simulator.events.mutants`). A consumer
+answering otherwise raises inside the Hypothesis test function, so Hypothesis shrinks the
+payload to the smallest one that still makes the consumer misbehave: the report shows that
+payload and the consumer's own answer.
 
 The target is a URL (sync httpx; verification is about answers, not throughput) or an ASGI app
 (httpx.ASGITransport on a private event loop in a thread, so it works from sync pytest tests
@@ -15,37 +14,21 @@ and from inside a running loop alike; the app's lifespan is not run).
 from __future__ import annotations
 
 import asyncio
-import copy
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import orjson
-from hypothesis import HealthCheck, Phase, Verbosity, assume, given, seed, settings
+from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.errors import HypothesisException
 
 from simulator.events.contract import Contract, load_contract
 from simulator.events.generate import strategy
+from simulator.events.mutants import MUTANTS, mutants
 from simulator.events.report import Case, junit_xml
-
-Path = tuple[str, ...]
-MUTANTS = ("missing required field", "wrong type", "enum outside its set", "malformed date-time")
-_WRONG: tuple[Any, ...] = (None, 0, 1.5, True, "text", [], {})
-_BAD_TIMES = (
-    "",
-    "yesterday",
-    "2024-01-01T10:00:00",
-    "2024-13-01T00:00:00Z",
-    "2024-02-30T10:00:00Z",
-    "2024-01-01 10:00:00Z",
-    "2024-01-01T25:00:00Z",
-    "01/02/2024",
-)
-_BAD_DATES = ("", "2024-02-30", "20240101", "2024-1-1", "31.12.2024", "2024-01-01T00:00:00Z")
 
 
 @dataclass
@@ -166,86 +149,6 @@ class _Poster:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
         self.loop.close()
-
-
-def _paths(
-    schema: dict[str, Any],
-    test: Callable[[dict[str, Any]], bool],
-    required_only: bool = False,
-    at: Path = (),
-) -> list[Path]:
-    """Property paths (top level and nested objects) whose subschema passes `test`."""
-    out: list[Path] = []
-    required = set(schema.get("required", ()))
-    for name, sub in (schema.get("properties") or {}).items():
-        if not isinstance(sub, dict):
-            continue
-        if (name in required or not required_only) and test(sub):
-            out.append((*at, name))
-        if sub.get("type") == "object":
-            out += _paths(sub, test, required_only, (*at, name))
-    return out
-
-
-def _set(payload: dict[str, Any], path: Path, value: Any) -> None:
-    node = payload
-    for part in path[:-1]:
-        if not isinstance(node.get(part), dict):
-            node[part] = {}
-        node = node[part]
-    node[path[-1]] = value
-
-
-def _delete(payload: dict[str, Any], path: Path) -> None:
-    node: Any = payload
-    for part in path[:-1]:
-        node = node.get(part) if isinstance(node, dict) else None
-    if isinstance(node, dict):
-        node.pop(path[-1], None)
-
-
-def mutants(
-    channel: str, kind: str, valid: st.SearchStrategy[dict[str, Any]], contract: Contract
-) -> st.SearchStrategy[Any] | None:
-    """Invalid payloads of one kind, or None when the schema gives that kind no target."""
-    schema, check = contract.channels[channel].schema, contract._check(channel)
-    if kind == "missing required field":
-        paths = _paths(schema, lambda s: True, required_only=True)
-        values: Callable[[Path], st.SearchStrategy[Any]] | None = None
-    elif kind == "wrong type":
-        paths = _paths(schema, lambda s: "type" in s)
-        values = lambda p: st.sampled_from(_WRONG)  # noqa: E731
-    elif kind == "enum outside its set":
-        paths = _paths(schema, lambda s: "enum" in s)
-        values = lambda p: st.text(max_size=12)  # noqa: E731
-    else:
-        fmts = {p: s.get("format") for p, s in _walk(schema) if s.get("format")}
-        paths = [p for p, f in fmts.items() if f in ("date-time", "date")]
-        values = lambda p: st.sampled_from(_BAD_DATES if fmts[p] == "date" else _BAD_TIMES)  # noqa: E731
-    if not paths:
-        return None
-
-    @st.composite
-    def mutant(draw: Callable[..., Any]) -> Any:
-        payload = copy.deepcopy(draw(valid))
-        path = draw(st.sampled_from(paths))
-        if values is None:
-            _delete(payload, path)
-        else:
-            _set(payload, path, draw(values(path)))
-        assume(check(payload) is not None)
-        return payload
-
-    return mutant()
-
-
-def _walk(schema: dict[str, Any], at: Path = ()) -> list[tuple[Path, dict[str, Any]]]:
-    out = []
-    for name, sub in (schema.get("properties") or {}).items():
-        if isinstance(sub, dict):
-            out.append(((*at, name), sub))
-            out += _walk(sub, (*at, name))
-    return out
 
 
 def _run(
