@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# The logicalId M3 stamps on the events it publishes; storms use it too, so consumers that
+# route on it see the same value either way.
+LOGICAL_ID = "lid://infor.m3.m3"
+
 
 @dataclass(frozen=True, slots=True)
 class Event:

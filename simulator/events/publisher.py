@@ -28,12 +28,11 @@ from simulator.admin.routes import control
 from simulator.errors import RequestError
 from simulator.events import payloads
 from simulator.events.contract import Contract, ContractViolation, load_contract
-from simulator.events.model import Event
+from simulator.events.model import LOGICAL_ID, Event
 from simulator.events.payloads import Built, rfc3339
 from simulator.m3.engine import Change
 from simulator.m3.store import TenantState
 
-LOGICAL_ID = "lid://infor.m3.m3"
 log = logging.getLogger("ionsim.events")
 Sink = Callable[[Event], None]
 

@@ -16,6 +16,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from simulator.events.model import LOGICAL_ID
+
 CURRENCIES = ("EUR", "USD", "SEK", "GBP", "NOK", "DKK", "CHF", "PLN", "JPY", "CAD", "AUD", "CNY")
 COUNTRIES = ("SE", "DE", "US", "GB", "NO", "DK", "FI", "FR", "NL", "PL", "ES", "IT", "CH", "CA")
 ORDER_STATUSES = ("05", "10", "15", "20", "22", "23", "27", "33", "44", "46", "66", "77", "90")
@@ -31,7 +33,6 @@ _CITIES = ("Stockholm", "Hamburg", "Chicago", "Leeds", "Oslo", "Aarhus", "Turku"
 _STREETS = ("Storgatan", "Hauptstrasse", "Main Street", "High Street", "Kongens gate")
 _DAY0 = date(2018, 1, 1)
 _T0 = datetime(2020, 1, 1, tzinfo=UTC)
-LOGICAL_ID = "lid://infor.m3.m3"
 _ABSENT = object()
 
 

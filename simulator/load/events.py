@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from simulator.events.contract import Contract, load_contract
+from simulator.events.model import LOGICAL_ID
 
 CHANNELS = ("customer/synced", "order/synced", "invoice/synced", "inventory/synced")
 # Relative frequencies of a busy M3: stock moves most, customers change least.
@@ -76,7 +77,7 @@ class EventFactory:
             "documentType": document,
             "tenantId": self.tenant,
             "timestamp": self._stamp(),
-            "logicalId": "lid://infor.m3.m3",
+            "logicalId": LOGICAL_ID,
         }
 
     def _customer_no(self) -> str:
