@@ -5,7 +5,7 @@ Tests talk HTTP to the app (Starlette's TestClient over httpx); nothing binds a 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -14,6 +14,17 @@ from starlette.testclient import TestClient
 from simulator import ManualClock, create_app, load_config
 from simulator.m3.engine import CallContext
 from simulator.runtime import Simulator
+
+
+def password_grant(ion: Mapping[str, str]) -> dict[str, str]:
+    """The token request an integration sends with the credentials of its `.ionapi` file."""
+    return {
+        "grant_type": "password",
+        "username": ion["saak"],
+        "password": ion["sask"],
+        "client_id": ion["ci"],
+        "client_secret": ion["cs"],
+    }
 
 
 class MI:
@@ -29,13 +40,7 @@ class MI:
         ion = self.ionapi
         r = self.client.post(
             f"/{self.tenant}/as/token.oauth2",
-            data={
-                "grant_type": "password",
-                "username": ion["saak"],
-                "password": ion["sask"],
-                "client_id": ion["ci"],
-                "client_secret": ion["cs"],
-            },
+            data=password_grant(ion),
         )
         assert r.status_code == 200, r.text
         return str(r.json()["access_token"])

@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from simulator import ManualClock, create_app, load_config
 from simulator.cli import build_parser, main
 from simulator.server import config_from_args
-from tests.conftest import MI
+from tests.conftest import MI, password_grant
 from tests.test_faults import live_server
 
 ADMIN = "qa-shared-2f9c"
@@ -72,13 +72,7 @@ def test_the_gateway_itself_needs_no_admin_token(protected: TestClient) -> None:
     ion = protected.get("/_sim/tenants/DEMO_TST/ionapi", headers={"X-Ionsim-Admin-Token": ADMIN})
     r = protected.post(
         "/DEMO_TST/as/token.oauth2",
-        data={
-            "grant_type": "password",
-            "username": ion.json()["saak"],
-            "password": ion.json()["sask"],
-            "client_id": ion.json()["ci"],
-            "client_secret": ion.json()["cs"],
-        },
+        data=password_grant(ion.json()),
     )
     assert r.status_code == 200
     r = protected.get(

@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 from simulator import ManualClock, create_app, load_config
 from simulator.ops.fault_actions import DroppedConnection
 from simulator.server import bind
-from tests.conftest import MI
+from tests.conftest import MI, password_grant
 
 CONFIRM = {"program": "OIS100MI", "transaction": "Confirm"}
 
@@ -58,13 +58,7 @@ def live_server(**options: Any) -> Iterator[tuple[str, Any, Any]]:
 
 def token(base: str, tenant: str = "DEMO_TST") -> str:
     ion = httpx.get(f"{base}/_sim/tenants/{tenant}/ionapi").json()
-    form = {
-        "grant_type": "password",
-        "username": ion["saak"],
-        "password": ion["sask"],
-        "client_id": ion["ci"],
-        "client_secret": ion["cs"],
-    }
+    form = password_grant(ion)
     return str(httpx.post(f"{base}/{tenant}/as/token.oauth2", data=form).json()["access_token"])
 
 

@@ -21,7 +21,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from simulator import ManualClock, create_app, load_config
-from tests.conftest import MI
+from tests.conftest import MI, password_grant
 from tests.webhook import Webhook
 
 ADD = {"CUTM": "TEMPLWEB", "CUNM": "Eva Berg", "CUA1": "Gatan 2"}
@@ -184,13 +184,7 @@ def test_clock_route_and_token_refresh_after_two_hours(client: TestClient, mi: M
     ion = mi.ionapi
     grant = client.post(
         "/DEMO_TST/as/token.oauth2",
-        data={
-            "grant_type": "password",
-            "username": ion["saak"],
-            "password": ion["sask"],
-            "client_id": ion["ci"],
-            "client_secret": ion["cs"],
-        },
+        data=password_grant(ion),
     ).json()
     mi.token = grant["access_token"]
     client.post("/_sim/clock/advance", json={"seconds": 7200})
@@ -280,13 +274,7 @@ def test_secrets_never_appear_in_journal_metrics_or_logs(hook: Webhook) -> None:
             webhook_secret = "whsec-do-not-leak-42"
             http.post("/_sim/subscriptions", json={"url": hook.url, "secret": webhook_secret})
             token_url = "/DEMO_TST/as/token.oauth2"
-            login = {
-                "grant_type": "password",
-                "username": ion["saak"],
-                "password": ion["sask"],
-                "client_id": ion["ci"],
-                "client_secret": ion["cs"],
-            }
+            login = password_grant(ion)
             grant = http.post(token_url, data=login).json()
             basic = base64.b64encode(f"{ion['ci']}:{ion['cs']}".encode()).decode()
             cc = http.post(

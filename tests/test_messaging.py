@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 
 from simulator import ManualClock, create_app, load_config
 from simulator.events.messaging import CONTROL_ROUTES, ROUTES
-from tests.conftest import MI
+from tests.conftest import MI, password_grant
 
 IMS = "/DEMO_TST/IONSERVICES/api/ion/messaging/service"
 LID = "lid://infor.ionsim.demo_tst"
@@ -188,13 +188,7 @@ def test_wire_example_over_a_real_socket() -> None:
             ion = http.get("/_sim/tenants/DEMO_TST/ionapi").json()
             token = http.post(
                 "/DEMO_TST/as/token.oauth2",
-                data={
-                    "grant_type": "password",
-                    "username": ion["saak"],
-                    "password": ion["sask"],
-                    "client_id": ion["ci"],
-                    "client_secret": ion["cs"],
-                },
+                data=password_grant(ion),
             ).json()["access_token"]
             boundary = "ab12cd34"
             params = json.dumps(

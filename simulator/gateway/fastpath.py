@@ -3,8 +3,8 @@
 A v2 `GET /{TI}/M3/m3api-rest/v2/execute/{PROGRAM}/{TRANSACTION}` is most of what clients send.
 Through the full stack it passed the ops middleware (a `send` wrapper), Starlette's error
 middleware (another), twenty route patterns and a Request object before the first check. This
-layer sits outermost, recognises the path with one regular expression, opens the same journal
-entry the ops middleware would and calls the same `v2_single` the route uses, so answers,
+layer sits outermost, recognises the path with the ops middleware's (cached) `classify`, opens
+the same journal entry (`Ops.open_entry`) and calls the same `v2_single` the route uses, so answers,
 journal and metrics are identical. When another layer has work to do, the request goes the
 long way: whenever a fault rule, the fault header, CORS or a user's own middleware is set.
 """
@@ -12,9 +12,7 @@ long way: whenever a fault rule, the fault header, CORS or a user's own middlewa
 from __future__ import annotations
 
 import logging
-import re
 from time import perf_counter
-from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -22,27 +20,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from simulator.gateway.responses import JSON, internal_error_body
 from simulator.gateway.routes import V2_ROUTE, v2_single
 from simulator.ops.journal import CURRENT
+from simulator.ops.middleware import classify
 from simulator.runtime import Simulator
 
-_V2 = re.compile(r"^/([^/]+)/M3/m3api-rest/v2/execute/([^/]+)/([^/]+)$")
 _CONTENT_TYPE = (b"content-type", JSON.encode())
 _log = logging.getLogger("ionsim")
-
-
-_PATHS: dict[str, tuple[str, str, str, str]] = {}
-_PATHS_MAX = 4096
-
-
-def _parse_path(path: str) -> tuple[str, str, str, str] | None:
-    """(path, tenant, program, transaction) of a v2 single path, kept for the paths clients
-    repeat: the strings the journal holds are then shared, not one set per request."""
-    m = _V2.match(path)
-    if m is None or path.startswith("/_sim/"):  # control routes keep their admin-token check
-        return None
-    hit = (path, *m.groups())
-    if len(_PATHS) < _PATHS_MAX:
-        _PATHS[path] = hit
-    return hit
 
 
 def query_params(raw: bytes) -> dict[str, str]:
@@ -69,31 +51,20 @@ class MIFastPath:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET" or not self.plain:
             return await self.app(scope, receive, send)
-        hit = _PATHS.get(scope["path"])
-        if hit is None:
-            hit = _parse_path(scope["path"])
+        path: str = scope["path"]
+        route, _, ti, program, transaction = classify(path)
         faults = self.ops.faults
-        if hit is None or faults.http or faults.nok:
+        if (
+            route != V2_ROUTE
+            or not (ti and program and transaction)  # the router answers `//` paths
+            or faults.http
+            or faults.nok
+            or path.startswith("/_sim/")  # control paths keep their admin-token check
+        ):
             return await self.app(scope, receive, send)
-        path, ti, program, transaction = hit
         sim = self.sim
         t0 = perf_counter()
-        # Sized once: these keys and the three `mi_call` adds (request, records, error) fit.
-        rec: dict[str, Any] = {
-            "at": sim.clock.now(),
-            "kind": "mi",
-            "tenant": ti,
-            "method": "GET",
-            "path": path,
-            "route": V2_ROUTE,
-            "status": 0,
-            "program": program,
-            "transaction": transaction,
-            "access": None,
-            "throttle": None,
-            "seq": 0,
-            "dur": 0.0,
-        }
+        rec = self.ops.open_entry("GET", path, route, "mi", ti, program, transaction)
         auth = ""
         for key, value in scope["headers"]:
             if key == b"authorization":

@@ -166,5 +166,4 @@ def records(trx: Transaction | None, rows: Rows | None, opts: wire.OutputOptions
 def split_params(params: Mapping[str, str]) -> tuple[Mapping[str, str], wire.OutputOptions]:
     if params.keys().isdisjoint(wire.GENERIC_PARAMS):
         return params, wire.DEFAULT_OPTIONS
-    fields = {k: v for k, v in params.items() if k not in wire.GENERIC_PARAMS}
-    return fields, wire.parse_options(params)
+    return wire.input_fields(params), wire.parse_options(params)

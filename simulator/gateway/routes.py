@@ -147,7 +147,7 @@ async def execute_v1(request: Request) -> Response:
         return gateway_error(GatewayError(404, "expected /execute/{PROGRAM}/{TRANSACTION}"))
     program, transaction = names
     query = dict(request.query_params)
-    fields = {k: v for k, v in query.items() if k not in wire.GENERIC_PARAMS}
+    fields = wire.input_fields(query)
     opts = wire.parse_options({**matrix, **{k: v for k, v in query.items() if k not in fields}})
     trx, rows, error = run(sim, tenant, access, program, transaction, fields, opts)
     if error is not None:

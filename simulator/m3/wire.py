@@ -70,6 +70,11 @@ GENERIC_PARAMS = frozenset(
 )
 
 
+def input_fields(params: Mapping[str, str]) -> dict[str, str]:
+    """The transaction's input fields among a call's parameters: all but the generic ones."""
+    return {k: v for k, v in params.items() if k not in GENERIC_PARAMS}
+
+
 def parse_options(params: Mapping[str, str]) -> OutputOptions:
     """Reads generic parameters (query or v1 matrix, both `excludeempty` spellings).
 

@@ -42,6 +42,27 @@ class Ops:
         m[label] = m.get(label, 0) + 1
 
     # -- the gateway's hooks ----------------------------------------------------------------
+    def open_entry(
+        self, method: str, path: str, route: str, kind: str, tenant: str, program: str, trx: str
+    ) -> dict[str, Any]:
+        """A gateway request's journal entry, sized once: the hooks fill `access` and
+        `throttle`, `mi_call` adds `request`, `records` and `error`, `finish` the rest."""
+        return {
+            "at": self.sim.clock.now(),
+            "kind": kind,
+            "tenant": tenant,
+            "method": method,
+            "path": path,
+            "route": route,
+            "status": 0,
+            "program": program,
+            "transaction": trx,
+            "access": None,
+            "throttle": None,
+            "seq": 0,
+            "dur": 0.0,
+        }
+
     def finish(self, rec: dict[str, Any], t0: float) -> None:
         """Closes a gateway request: journal entry, request, token and throttle counters."""
         self.journal.add(rec)

@@ -163,7 +163,7 @@ class FaultInjector:
     def _describe(self, scope: Scope, rec: dict[str, Any]) -> None:
         """A call answered by a fault never reaches the hooks: note who called and what."""
         scheme, _, value = (request_header(scope, b"authorization") or "").partition(" ")
-        if scheme.lower() == "bearer" and "access" not in rec:
+        if scheme.lower() == "bearer" and rec.get("access") is None:
             rec["access"] = self.sim.tokens.lookup(value.strip())
         if rec["kind"] == "mi":
             query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)

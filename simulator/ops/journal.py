@@ -58,10 +58,9 @@ def clean(fields: Any) -> dict[str, Any]:
     The MI fast path records the raw query string (bytes): its fields are parsed here, on read.
     """
     if isinstance(fields, bytes):
-        from simulator.m3.wire import GENERIC_PARAMS
+        from simulator.m3.wire import input_fields
 
-        query = parse_qsl(fields.decode("latin-1"), keep_blank_values=True)
-        fields = {k: v for k, v in dict(query).items() if k not in GENERIC_PARAMS}
+        fields = input_fields(dict(parse_qsl(fields.decode("latin-1"), keep_blank_values=True)))
     if not isinstance(fields, dict):
         return {}
     return {k: "***" if k.lower() in SECRET_KEYS else v for k, v in fields.items()}

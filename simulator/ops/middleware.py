@@ -99,17 +99,7 @@ class OpsMiddleware:
             return await self.app(scope, receive, send)
         route, kind, tenant, program, transaction = classify(path)
         t0 = time.perf_counter()
-        rec: dict[str, Any] = {
-            "at": self.sim.clock.now(),
-            "kind": kind,
-            "tenant": tenant,
-            "method": scope["method"],
-            "path": path,
-            "route": route,
-            "status": 0,
-            "program": program,
-            "transaction": transaction,
-        }
+        rec = self.ops.open_entry(scope["method"], path, route, kind, tenant, program, transaction)
         reset = CURRENT.set(rec)
 
         async def capture(message: Message) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from tests.conftest import password_grant
 from tests.test_cli import serving
 
 
@@ -32,13 +33,7 @@ def token(url: str, tenant: str = "DEMO_TST") -> str:
     ion = httpx.get(f"{url}/_sim/tenants/{tenant}/ionapi").json()
     r = httpx.post(
         ion["pu"] + ion["ot"],
-        data={
-            "grant_type": "password",
-            "username": ion["saak"],
-            "password": ion["sask"],
-            "client_id": ion["ci"],
-            "client_secret": ion["cs"],
-        },
+        data=password_grant(ion),
     )
     r.raise_for_status()
     return str(r.json()["access_token"])

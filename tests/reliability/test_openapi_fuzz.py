@@ -28,6 +28,7 @@ from starlette.testclient import TestClient  # noqa: E402
 
 from simulator import ManualClock, create_app, load_config  # noqa: E402
 from simulator.admin.openapi import openapi_document  # noqa: E402
+from tests.conftest import password_grant  # noqa: E402
 
 pytestmark = pytest.mark.reliability
 
@@ -75,13 +76,7 @@ def baseline() -> str:
     ion = c.get(f"/_sim/tenants/{TENANT}/ionapi").json()
     r = c.post(
         f"/{TENANT}/as/token.oauth2",
-        data={
-            "grant_type": "password",
-            "username": ion["saak"],
-            "password": ion["sask"],
-            "client_id": ion["ci"],
-            "client_secret": ion["cs"],
-        },
+        data=password_grant(ion),
     )
     assert r.status_code == 200, r.text
     return str(r.json()["access_token"])
